@@ -1,0 +1,115 @@
+# shelterlink - top-level build.
+#
+# `make` builds the programs, `make test` runs every unit and integration
+# test, `make demo` runs the main job on the embedded default (a private
+# mosquitto on loopback and SQLite files).  Everything is built out of
+# tree in $(BUILD) so a sanitizer build can sit beside the normal one.
+
+BUILD    ?= build
+CC       ?= cc
+VERSION  := 0.1.0
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wpointer-arith -Wundef -Wvla \
+            -Wwrite-strings -Wimplicit-fallthrough
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Icommon \
+            -DSL_VERSION='"$(VERSION)"' \
+            -DSL_SCHEMA_DIR='"$(abspath schemas)"' \
+            -DSL_DATA_DIR='"$(abspath data)"'
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 $(WARN) -MMD -MP
+LDLIBS   := -lpaho-mqtt3as -ljansson -lsqlite3 -lgps -lpthread -lm
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+LIBCOMMON  := $(BUILD)/libcommon.a
+
+AGENT_SRC  := $(wildcard shelter-agent/*.c)
+HQ_SRC     := $(wildcard hq/*.c)
+AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/obj/%.o)
+HQ_OBJ     := $(HQ_SRC:%.c=$(BUILD)/obj/%.o)
+# Program modules minus main.c, so unit tests can link the real code.
+AGENT_LIB  := $(filter-out %/main.o,$(AGENT_OBJ))
+HQ_LIB     := $(filter-out %/main.o,$(HQ_OBJ))
+
+PROGRAMS   := $(BUILD)/shelter-agent $(BUILD)/hq
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOLS_BIN  := $(if $(wildcard tests/schema/sl-validate.c),$(BUILD)/tests/sl-validate)
+
+.PHONY: all test unit integration sanitize demo deps bench fuzz clean format format-check
+
+all: $(PROGRAMS)
+
+# Tests see the programs' internal headers; objects are kept for -MMD.
+$(BUILD)/obj/tests/%.o: CPPFLAGS += -Ihq -Ishelter-agent
+.SECONDARY:
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/shelter-agent: $(AGENT_OBJ) $(LIBCOMMON)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/hq: $(HQ_OBJ) $(LIBCOMMON)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Unit tests link the module under test from the programs too: test_hq_*
+# gets hq's modules, test_agent_* gets shelter-agent's.
+$(BUILD)/tests/test_hq_%: $(BUILD)/obj/tests/unit/test_hq_%.o $(HQ_LIB) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
+$(BUILD)/tests/test_agent_%: $(BUILD)/obj/tests/unit/test_agent_%.o $(AGENT_LIB) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
+$(BUILD)/tests/sl-validate: $(BUILD)/obj/tests/schema/sl-validate.o $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The one test command: every unit test, the JSON Schema suite, the ajv
+# differential and the integration tests, closed by "N passed, N failed".
+test: $(PROGRAMS) $(UNIT_BIN) $(TOOLS_BIN)
+	@BUILD=$(BUILD) tests/run
+
+sanitize:
+	$(MAKE) BUILD=build-san CC=clang \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" test
+
+demo: $(PROGRAMS)
+	@BUILD=$(BUILD) tools/demo
+
+deps:
+	@tools/deps
+
+bench: $(PROGRAMS)
+	@BUILD=$(BUILD) tests/bench/run
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+fuzz: $(FUZZ_BIN)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC)
+	@mkdir -p $(@D)
+	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	  $< $(COMMON_SRC) $(LDLIBS) -o $@
+
+format:
+	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(AGENT_SRC) $(HQ_SRC) \
+	  $(wildcard shelter-agent/*.h hq/*.h)
+format-check:
+	clang-format --dry-run --Werror $(COMMON_SRC) $(wildcard common/*.h) \
+	  $(AGENT_SRC) $(HQ_SRC) $(wildcard shelter-agent/*.h hq/*.h)
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

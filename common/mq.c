@@ -1,0 +1,685 @@
+/*
+ * mq.c - see mq.h.  paho callbacks only copy what they were given into an
+ * event and signal the owner; everything else happens in mq_poll() on the
+ * owner thread, including (re)connecting, so there is exactly one place
+ * where connection state changes are acted on.
+ */
+#include "mq.h"
+
+#include <MQTTAsync.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct mq_node {
+	struct mq_node *next;
+	struct mq_event ev;
+};
+
+/* One per QoS>0 publish, so the callback knows its client and tag. */
+struct pub_ctx {
+	struct pub_ctx *prev, *next;
+	mq_client *client;
+	long long tag;
+};
+
+struct sub {
+	char *filter;
+	int qos;
+};
+
+enum conn_state { CONN_IDLE, CONN_CONNECTING, CONN_UP, CONN_WAITING };
+
+struct mq_client {
+	MQTTAsync handle;
+	struct mq_options opt;
+	char *uris, *client_id, *username, *password;
+	char **uri_list;
+	int uri_count;
+
+	char *will_topic;
+	unsigned char *will_payload;
+	size_t will_len;
+	int will_qos, will_retain, has_will;
+
+	struct sub *subs;
+	size_t nsubs;
+
+	/* Shared with paho threads: protected by lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct mq_node *head, *tail;
+	size_t queued;
+	struct pub_ctx *pending;
+	int inflight;
+
+	/* Owner thread only. */
+	enum conn_state state;
+	struct timespec retry_at;
+	int backoff_ms;
+	unsigned rand_state;
+};
+
+static char *dupstr(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void mono_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+static long long ms_until(const struct timespec *t)
+{
+	struct timespec now;
+	mono_now(&now);
+	return (long long)(t->tv_sec - now.tv_sec) * 1000 +
+	       (t->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static void add_ms(struct timespec *t, long long ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (ms % 1000) * 1000000;
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
+/* Called with lock held.  Takes ownership of node. */
+static void enqueue_locked(mq_client *c, struct mq_node *node)
+{
+	node->next = NULL;
+	if (c->tail)
+		c->tail->next = node;
+	else
+		c->head = node;
+	c->tail = node;
+	c->queued++;
+	pthread_cond_signal(&c->cond);
+}
+
+/*
+ * Status events (connect, publish results) are never refused even when
+ * the queue is full: losing one would desynchronise the owner's state.
+ * Only incoming messages are pushed back to paho under pressure.
+ */
+static void push_status(mq_client *c, enum mq_event_type type, long long tag,
+			int code, const char *reason)
+{
+	struct mq_node *node = calloc(1, sizeof(*node));
+	if (node == NULL) {
+		log_error("mq: out of memory queueing an event");
+		return;
+	}
+	node->ev.type = type;
+	node->ev.tag = tag;
+	node->ev.code = code;
+	if (reason)
+		snprintf(node->ev.reason, sizeof(node->ev.reason), "%s", reason);
+	pthread_mutex_lock(&c->lock);
+	enqueue_locked(c, node);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void on_connection_lost(void *context, char *cause)
+{
+	mq_client *c = context;
+	push_status(c, MQ_EV_CONNECTION_LOST, 0, 0,
+		    cause ? cause : "connection lost");
+	free(cause);
+}
+
+static int on_message(void *context, char *topic, int topic_len,
+		      MQTTAsync_message *msg)
+{
+	mq_client *c = context;
+	size_t wire = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+	size_t keep = wire > c->opt.max_payload ? c->opt.max_payload : wire;
+	struct mq_node *node;
+
+	pthread_mutex_lock(&c->lock);
+	int full = c->queued >= c->opt.max_queue;
+	pthread_mutex_unlock(&c->lock);
+	if (full)
+		return 0; /* paho keeps it and offers it again later */
+
+	node = calloc(1, sizeof(*node));
+	if (node == NULL)
+		return 0;
+	size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+	node->ev.topic = malloc(tlen + 1);
+	node->ev.payload = malloc(keep + 1);
+	if (node->ev.topic == NULL || node->ev.payload == NULL) {
+		mq_event_clear(&node->ev);
+		free(node);
+		return 0;
+	}
+	memcpy(node->ev.topic, topic, tlen);
+	node->ev.topic[tlen] = '\0';
+	if (keep)
+		memcpy(node->ev.payload, msg->payload, keep);
+	node->ev.payload[keep] = '\0';
+	node->ev.type = MQ_EV_MESSAGE;
+	node->ev.len = keep;
+	node->ev.original_len = wire;
+	node->ev.truncated = keep < wire;
+	node->ev.retained = msg->retained;
+
+	pthread_mutex_lock(&c->lock);
+	enqueue_locked(c, node);
+	pthread_mutex_unlock(&c->lock);
+
+	MQTTAsync_freeMessage(&msg);
+	MQTTAsync_free(topic);
+	return 1;
+}
+
+static void on_connect_ok(void *context, MQTTAsync_successData *r)
+{
+	(void)r;
+	push_status(context, MQ_EV_CONNECTED, 0, 0, NULL);
+}
+
+static void on_connect_ok5(void *context, MQTTAsync_successData5 *r)
+{
+	(void)r;
+	push_status(context, MQ_EV_CONNECTED, 0, 0, NULL);
+}
+
+static void on_connect_fail(void *context, MQTTAsync_failureData *r)
+{
+	push_status(context, MQ_EV_CONNECT_FAILED, 0, r ? r->code : -1,
+		    r && r->message ? r->message : "connect failed");
+}
+
+static void on_connect_fail5(void *context, MQTTAsync_failureData5 *r)
+{
+	char why[96];
+	snprintf(why, sizeof(why), "connect failed (reason %d)",
+		 r ? (int)r->reasonCode : -1);
+	push_status(context, MQ_EV_CONNECT_FAILED, 0, r ? r->code : -1,
+		    r && r->message ? r->message : why);
+}
+
+static void pub_done(struct pub_ctx *p, int ok, int code, const char *why)
+{
+	mq_client *c = p->client;
+	long long tag = p->tag;
+
+	pthread_mutex_lock(&c->lock);
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		c->pending = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	if (c->inflight > 0)
+		c->inflight--;
+	pthread_mutex_unlock(&c->lock);
+	free(p);
+	push_status(c, ok ? MQ_EV_PUBLISHED : MQ_EV_PUBLISH_FAILED, tag, code,
+		    why);
+}
+
+static void on_pub_ok(void *context, MQTTAsync_successData *r)
+{
+	(void)r;
+	pub_done(context, 1, 0, NULL);
+}
+
+static void on_pub_ok5(void *context, MQTTAsync_successData5 *r)
+{
+	/* A PUBACK with a reason code >= 0x80 is a refusal, not a success. */
+	if (r && r->reasonCode >= 0x80) {
+		pub_done(context, 0, (int)r->reasonCode, "refused by broker");
+		return;
+	}
+	pub_done(context, 1, 0, NULL);
+}
+
+static void on_pub_fail(void *context, MQTTAsync_failureData *r)
+{
+	pub_done(context, 0, r ? r->code : -1,
+		 r && r->message ? r->message : "publish failed");
+}
+
+static void on_pub_fail5(void *context, MQTTAsync_failureData5 *r)
+{
+	pub_done(context, 0, r ? r->code : -1,
+		 r && r->message ? r->message : "publish failed");
+}
+
+static int split_uris(mq_client *c, sl_error *err)
+{
+	size_t n = 1;
+	for (const char *p = c->uris; *p; p++)
+		n += *p == ',';
+	c->uri_list = calloc(n, sizeof(char *));
+	if (c->uri_list == NULL)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	char *save = NULL;
+	for (char *tok = strtok_r(c->uris, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		char *end = tok + strlen(tok);
+		while (end > tok && end[-1] == ' ')
+			*--end = '\0';
+		if (*tok)
+			c->uri_list[c->uri_count++] = tok;
+	}
+	if (c->uri_count == 0)
+		return sl_error_set(err, SL_EINVAL, "no broker URI given");
+	return 0;
+}
+
+mq_client *mq_new(const struct mq_options *opt, sl_error *err)
+{
+	mq_client *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		sl_error_set(err, SL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	c->opt = *opt;
+	if (c->opt.mqtt_version == 0)
+		c->opt.mqtt_version = 5;
+	if (c->opt.keepalive_s == 0)
+		c->opt.keepalive_s = 30;
+	if (c->opt.max_inflight == 0)
+		c->opt.max_inflight = 64;
+	if (c->opt.max_payload == 0)
+		c->opt.max_payload = 64 * 1024;
+	if (c->opt.max_queue == 0)
+		c->opt.max_queue = 10000;
+	if (c->opt.reconnect_min_ms == 0)
+		c->opt.reconnect_min_ms = 500;
+	if (c->opt.reconnect_max_ms == 0)
+		c->opt.reconnect_max_ms = 30000;
+	c->backoff_ms = c->opt.reconnect_min_ms;
+	c->rand_state = (unsigned)time(NULL) ^ (unsigned)getpid();
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cond, &ca);
+	pthread_condattr_destroy(&ca);
+
+	if (opt->mqtt_version != 0 && opt->mqtt_version != 4 &&
+	    opt->mqtt_version != 5) {
+		sl_error_set(err, SL_EINVAL, "MQTT version must be 4 or 5");
+		goto fail;
+	}
+	c->uris = dupstr(opt->uris);
+	c->client_id = dupstr(opt->client_id);
+	c->username = dupstr(opt->username);
+	c->password = dupstr(opt->password);
+	if (c->uris == NULL || c->client_id == NULL ||
+	    (opt->username && c->username == NULL) ||
+	    (opt->password && c->password == NULL)) {
+		sl_error_set(err, SL_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (split_uris(c, err) != 0)
+		goto fail;
+
+	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+	co.MQTTVersion = c->opt.mqtt_version == 5 ? MQTTVERSION_5
+						  : MQTTVERSION_3_1_1;
+	co.sendWhileDisconnected = 0; /* our outbox holds what is unsent */
+	int rc = MQTTAsync_createWithOptions(&c->handle, c->uri_list[0],
+					     c->client_id,
+					     MQTTCLIENT_PERSISTENCE_NONE, NULL,
+					     &co);
+	if (rc != MQTTASYNC_SUCCESS) {
+		sl_error_set(err, SL_ENET, "cannot create MQTT client for %s: %s",
+			     c->uri_list[0], MQTTAsync_strerror(rc));
+		c->handle = NULL;
+		goto fail;
+	}
+	rc = MQTTAsync_setCallbacks(c->handle, c, on_connection_lost,
+				    on_message, NULL);
+	if (rc != MQTTASYNC_SUCCESS) {
+		sl_error_set(err, SL_ENET, "cannot set MQTT callbacks: %s",
+			     MQTTAsync_strerror(rc));
+		goto fail;
+	}
+	return c;
+fail:
+	mq_free(c);
+	return NULL;
+}
+
+void mq_event_clear(struct mq_event *ev)
+{
+	free(ev->topic);
+	free(ev->payload);
+	memset(ev, 0, sizeof(*ev));
+}
+
+void mq_free(mq_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->handle) {
+		if (MQTTAsync_isConnected(c->handle))
+			mq_stop(c, 0, 1000);
+		MQTTAsync_destroy(&c->handle);
+	}
+	while (c->head) {
+		struct mq_node *n = c->head;
+		c->head = n->next;
+		mq_event_clear(&n->ev);
+		free(n);
+	}
+	while (c->pending) {
+		struct pub_ctx *p = c->pending;
+		c->pending = p->next;
+		free(p);
+	}
+	for (size_t i = 0; i < c->nsubs; i++)
+		free(c->subs[i].filter);
+	free(c->subs);
+	free(c->will_topic);
+	free(c->will_payload);
+	free(c->uri_list);
+	free(c->uris);
+	free(c->client_id);
+	free(c->username);
+	if (c->password) {
+		/* the secret should not linger in freed heap */
+		volatile char *p = c->password;
+		while (*p)
+			*p++ = 0;
+	}
+	free(c->password);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	free(c);
+}
+
+int mq_set_will(mq_client *c, const char *topic, const void *payload,
+		size_t len, int qos, int retain, sl_error *err)
+{
+	char *t = strdup(topic);
+	unsigned char *p = malloc(len ? len : 1);
+	if (t == NULL || p == NULL) {
+		free(t);
+		free(p);
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	}
+	memcpy(p, payload, len);
+	free(c->will_topic);
+	free(c->will_payload);
+	c->will_topic = t;
+	c->will_payload = p;
+	c->will_len = len;
+	c->will_qos = qos;
+	c->will_retain = retain;
+	c->has_will = 1;
+	return 0;
+}
+
+static int send_subscribe(mq_client *c, const struct sub *s)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	int rc = MQTTAsync_subscribe(c->handle, s->filter, s->qos, &ro);
+	if (rc != MQTTASYNC_SUCCESS)
+		log_warn("mq: subscribe %s: %s", s->filter,
+			 MQTTAsync_strerror(rc));
+	return rc == MQTTASYNC_SUCCESS ? 0 : SL_ENET;
+}
+
+int mq_subscribe(mq_client *c, const char *filter, int qos, sl_error *err)
+{
+	struct sub *grown = realloc(c->subs, (c->nsubs + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	c->subs = grown;
+	c->subs[c->nsubs].filter = strdup(filter);
+	if (c->subs[c->nsubs].filter == NULL)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	c->subs[c->nsubs].qos = qos;
+	c->nsubs++;
+	if (c->state == CONN_UP && send_subscribe(c, &c->subs[c->nsubs - 1]))
+		return sl_error_set(err, SL_ENET, "subscribe to %s failed",
+				    filter);
+	return 0;
+}
+
+static int begin_connect(mq_client *c)
+{
+	MQTTAsync_connectOptions co5 = MQTTAsync_connectOptions_initializer5;
+	MQTTAsync_connectOptions co3 = MQTTAsync_connectOptions_initializer;
+	MQTTAsync_connectOptions *co = c->opt.mqtt_version == 5 ? &co5 : &co3;
+	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+	MQTTProperties props = MQTTProperties_initializer;
+
+	co->keepAliveInterval = c->opt.keepalive_s;
+	co->maxInflight = c->opt.max_inflight;
+	co->connectTimeout = 10;
+	co->username = c->username;
+	co->password = c->password;
+	co->context = c;
+	co->serverURIs = c->uri_list;
+	co->serverURIcount = c->uri_count;
+	co->automaticReconnect = 0; /* we back off with jitter ourselves */
+	if (c->has_will) {
+		will.topicName = c->will_topic;
+		will.message = NULL;
+		will.payload.data = c->will_payload;
+		will.payload.len = (int)c->will_len;
+		will.qos = c->will_qos;
+		will.retained = c->will_retain;
+		co->will = &will;
+	}
+	if (c->opt.mqtt_version == 5) {
+		MQTTProperty p = { .identifier =
+					   MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL };
+		p.value.integer4 = c->opt.session_expiry_s;
+		MQTTProperties_add(&props, &p);
+		co->cleanstart = c->opt.clean_start;
+		co->connectProperties = &props;
+		co->onSuccess5 = on_connect_ok5;
+		co->onFailure5 = on_connect_fail5;
+	} else {
+		co->cleansession = c->opt.clean_start;
+		co->onSuccess = on_connect_ok;
+		co->onFailure = on_connect_fail;
+	}
+	int rc = MQTTAsync_connect(c->handle, co);
+	MQTTProperties_free(&props);
+	if (rc != MQTTASYNC_SUCCESS) {
+		log_warn("mq: connect: %s", MQTTAsync_strerror(rc));
+		return SL_ENET;
+	}
+	c->state = CONN_CONNECTING;
+	return 0;
+}
+
+int mq_start(mq_client *c, sl_error *err)
+{
+	if (begin_connect(c) != 0)
+		return sl_error_set(err, SL_ENET, "cannot start connecting to %s",
+				    c->opt.uris);
+	return 0;
+}
+
+/* Full jitter between half and all of the current backoff. */
+static void schedule_retry(mq_client *c)
+{
+	int half = c->backoff_ms / 2;
+	int delay = half + (int)(rand_r(&c->rand_state) % (unsigned)(half + 1));
+	mono_now(&c->retry_at);
+	add_ms(&c->retry_at, delay);
+	c->state = CONN_WAITING;
+	c->backoff_ms = c->backoff_ms * 2 > c->opt.reconnect_max_ms
+				? c->opt.reconnect_max_ms
+				: c->backoff_ms * 2;
+	log_debug("mq: reconnecting in %d ms", delay);
+}
+
+int mq_publish(mq_client *c, const char *topic, const void *payload,
+	       size_t len, int qos, int retain, long long tag, sl_error *err)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	struct pub_ctx *p = NULL;
+
+	if (c->state != CONN_UP)
+		return sl_error_set(err, SL_ENET, "not connected");
+	msg.payload = (void *)(uintptr_t)payload;
+	msg.payloadlen = (int)len;
+	msg.qos = qos;
+	msg.retained = retain;
+	if (qos > 0) {
+		p = calloc(1, sizeof(*p));
+		if (p == NULL)
+			return sl_error_set(err, SL_ENOMEM, "out of memory");
+		p->client = c;
+		p->tag = tag;
+		ro.context = p;
+		if (c->opt.mqtt_version == 5) {
+			ro.onSuccess5 = on_pub_ok5;
+			ro.onFailure5 = on_pub_fail5;
+		} else {
+			ro.onSuccess = on_pub_ok;
+			ro.onFailure = on_pub_fail;
+		}
+		/* Linked before sending: the callback may run at once. */
+		pthread_mutex_lock(&c->lock);
+		p->next = c->pending;
+		if (c->pending)
+			c->pending->prev = p;
+		c->pending = p;
+		c->inflight++;
+		pthread_mutex_unlock(&c->lock);
+	}
+	int rc = MQTTAsync_sendMessage(c->handle, topic, &msg, &ro);
+	if (rc != MQTTASYNC_SUCCESS) {
+		if (p) {
+			pthread_mutex_lock(&c->lock);
+			if (p->prev)
+				p->prev->next = p->next;
+			else
+				c->pending = p->next;
+			if (p->next)
+				p->next->prev = p->prev;
+			c->inflight--;
+			pthread_mutex_unlock(&c->lock);
+			free(p);
+		}
+		return sl_error_set(err, SL_ENET, "publish to %s: %s", topic,
+				    MQTTAsync_strerror(rc));
+	}
+	return 0;
+}
+
+/* Reacts to a status event before handing it to the caller. */
+static void observe(mq_client *c, const struct mq_event *ev)
+{
+	switch (ev->type) {
+	case MQ_EV_CONNECTED:
+		c->state = CONN_UP;
+		c->backoff_ms = c->opt.reconnect_min_ms;
+		for (size_t i = 0; i < c->nsubs; i++)
+			send_subscribe(c, &c->subs[i]);
+		break;
+	case MQ_EV_CONNECT_FAILED:
+	case MQ_EV_CONNECTION_LOST:
+		if (c->state != CONN_IDLE)
+			schedule_retry(c);
+		break;
+	default:
+		break;
+	}
+}
+
+int mq_poll(mq_client *c, int timeout_ms, struct mq_event *ev)
+{
+	struct timespec deadline;
+	mono_now(&deadline);
+	add_ms(&deadline, timeout_ms);
+
+	for (;;) {
+		if (c->state == CONN_WAITING && ms_until(&c->retry_at) <= 0 &&
+		    begin_connect(c) != 0)
+			schedule_retry(c);
+
+		pthread_mutex_lock(&c->lock);
+		struct mq_node *n = c->head;
+		if (n) {
+			c->head = n->next;
+			if (c->head == NULL)
+				c->tail = NULL;
+			c->queued--;
+			pthread_mutex_unlock(&c->lock);
+			*ev = n->ev;
+			free(n);
+			observe(c, ev);
+			return 1;
+		}
+		long long left = ms_until(&deadline);
+		if (left <= 0) {
+			pthread_mutex_unlock(&c->lock);
+			return 0;
+		}
+		struct timespec wake = deadline;
+		if (c->state == CONN_WAITING && ms_until(&c->retry_at) < left)
+			wake = c->retry_at;
+		pthread_cond_timedwait(&c->cond, &c->lock, &wake);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+int mq_is_connected(const mq_client *c)
+{
+	return c->state == CONN_UP;
+}
+
+int mq_inflight(const mq_client *c)
+{
+	mq_client *m = (mq_client *)(uintptr_t)c;
+	pthread_mutex_lock(&m->lock);
+	int n = m->inflight;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+int mq_stop(mq_client *c, int send_will, int timeout_ms)
+{
+	MQTTAsync_disconnectOptions d5 = MQTTAsync_disconnectOptions_initializer5;
+	MQTTAsync_disconnectOptions d3 = MQTTAsync_disconnectOptions_initializer;
+	MQTTAsync_disconnectOptions *d = c->opt.mqtt_version == 5 ? &d5 : &d3;
+
+	if (!MQTTAsync_isConnected(c->handle)) {
+		c->state = CONN_IDLE;
+		return 0;
+	}
+	d->timeout = timeout_ms;
+	if (send_will && c->opt.mqtt_version == 5)
+		d->reasonCode = MQTTREASONCODE_DISCONNECT_WITH_WILL_MESSAGE;
+	/* MQTT 3.1.1 discards the Will on DISCONNECT: publish it ourselves. */
+	if (send_will && c->opt.mqtt_version != 5 && c->has_will &&
+	    c->state == CONN_UP)
+		mq_publish(c, c->will_topic, c->will_payload, c->will_len,
+			   c->will_qos, c->will_retain, 0, NULL);
+	c->state = CONN_IDLE;
+	int rc = MQTTAsync_disconnect(c->handle, d);
+	if (rc != MQTTASYNC_SUCCESS)
+		return SL_ENET;
+	/* Disconnect is asynchronous; give it its timeout to finish. */
+	for (int waited = 0; waited < timeout_ms && MQTTAsync_isConnected(c->handle);
+	     waited += 10)
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	return 0;
+}

@@ -1,0 +1,381 @@
+/*
+ * ingest.c - `hq run`: takes every shelter message from the broker,
+ * validates it at the edge, stores it in batches (one transaction per
+ * batch), and only after COMMIT publishes the end-to-end acknowledgement
+ * for each shelter the batch touched.  A message that cannot be stored
+ * goes to the dead-letter table with its reason; none stops ingest.
+ *
+ * Not here: rate limiting per shelter, shared subscriptions (later).
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hq.h"
+#include "log.h"
+#include "mq.h"
+#include "msg.h"
+#include "rules.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+struct ingest {
+	const struct hq_config *cfg;
+	schema_set *schemas;
+	catalog *items;
+	hq_store *store;
+	mq_client *mq;
+	struct ingest_counters n;
+	char **touched; /* shelters to acknowledge after the batch commits */
+	size_t ntouched, cap;
+	char state_topic[TOPIC_MAX];
+};
+
+static int touch(struct ingest *in, const char *shelter_id)
+{
+	for (size_t i = 0; i < in->ntouched; i++)
+		if (strcmp(in->touched[i], shelter_id) == 0)
+			return 0;
+	if (in->ntouched == in->cap) {
+		size_t cap = in->cap ? in->cap * 2 : 64;
+		char **grown = realloc(in->touched, cap * sizeof(*grown));
+		if (grown == NULL)
+			return SL_ENOMEM;
+		in->touched = grown;
+		in->cap = cap;
+	}
+	in->touched[in->ntouched] = strdup(shelter_id);
+	if (in->touched[in->ntouched] == NULL)
+		return SL_ENOMEM;
+	in->ntouched++;
+	return 0;
+}
+
+static void clear_touched(struct ingest *in)
+{
+	for (size_t i = 0; i < in->ntouched; i++)
+		free(in->touched[i]);
+	in->ntouched = 0;
+}
+
+/*
+ * The seq a rejected status or receipt still names, if it is readable and
+ * the payload does not claim another shelter: that seq is settled.
+ */
+static long long settled_seq(const struct topic_parts *t,
+			     const struct mq_event *ev)
+{
+	long long seq = 0;
+	if (t == NULL || ev->truncated ||
+	    (t->kind != TOPIC_STATUS && t->kind != TOPIC_RECEIPT))
+		return 0;
+	json_t *doc = json_loadb((const char *)ev->payload, ev->len,
+				 JSON_REJECT_DUPLICATES, NULL);
+	const json_t *s = json_object_get(doc, "seq");
+	const char *id = json_string_value(json_object_get(doc, "shelter_id"));
+	if (json_is_integer(s) && json_integer_value(s) >= 1 &&
+	    json_integer_value(s) <= 9007199254740991LL &&
+	    (id == NULL || strcmp(id, t->shelter_id) == 0))
+		seq = json_integer_value(s);
+	json_decref(doc);
+	return seq;
+}
+
+static int reject(struct ingest *in, const struct mq_event *ev,
+		  const struct topic_parts *t, const char *reason, sl_error *err)
+{
+	long long seq = settled_seq(t, ev);
+	struct store_settle settle = { t ? t->shelter_id : NULL,
+				       t ? t->municipality : NULL, seq };
+
+	in->n.rejected++;
+	log_warn("rejected message on %s: %s", ev->topic, reason);
+	int rc = store_dead_letter(in->store, ev->topic, reason, ev->payload,
+				   ev->len, ev->original_len,
+				   seq ? &settle : NULL, time(NULL), err);
+	if (rc == 0 && seq && touch(in, t->shelter_id) != 0)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	return rc;
+}
+
+/* The topic names who sent it; the payload must agree, or it is forged
+ * or misrouted (and a broker ACL on the topic would not protect us). */
+static const char *mismatch(const struct topic_parts *t, const json_t *msg)
+{
+	const char *id = json_string_value(json_object_get(msg, "shelter_id"));
+	const char *muni = json_string_value(json_object_get(msg, "municipality"));
+	if (strcmp(id, t->shelter_id) != 0)
+		return "topic_mismatch: payload shelter_id differs from the topic's";
+	if (strcmp(muni, t->municipality) != 0)
+		return "topic_mismatch: payload municipality differs from the topic's";
+	return NULL;
+}
+
+/* Handles one message inside the open transaction.  Returns non-zero
+ * only for database failures, which abort the whole batch. */
+static int ingest_one(struct ingest *in, const struct mq_event *ev,
+		      sl_error *err)
+{
+	struct topic_parts t;
+	sl_error why;
+	json_t *msg;
+	enum store_result result;
+
+	/* `+/state` also matches HQ's own presence topic: not a shelter's. */
+	if (topic_parse(ev->topic, &t) == 0 && t.kind == TOPIC_HQ_STATE)
+		return 0;
+	in->n.received++;
+	if (topic_parse(ev->topic, &t) != 0)
+		return reject(in, ev, NULL,
+			      "unknown_topic: not in the shelterlink/v1 tree", err);
+	if (t.kind != TOPIC_STATUS && t.kind != TOPIC_STATE &&
+	    t.kind != TOPIC_RECEIPT)
+		return reject(in, ev, NULL,
+			      "unknown_topic: shelters do not send this kind", err);
+	if (ev->truncated) {
+		snprintf(why.text, sizeof(why.text),
+			 "too_large: payload of %zu bytes exceeds the %d-byte limit",
+			 ev->original_len, MSG_MAX_BYTES);
+		return reject(in, ev, &t, why.text, err);
+	}
+	if (msg_decode(in->schemas, topic_kind_name(t.kind), ev->payload,
+		       ev->len, &msg, &why) != 0)
+		return reject(in, ev, &t, why.text, err);
+	const char *bad = mismatch(&t, msg);
+	if (bad == NULL && rules_check(msg, in->items, &why) != 0)
+		bad = why.text;
+	if (bad) {
+		json_decref(msg);
+		return reject(in, ev, &t, bad, err);
+	}
+	int rc = store_message(in->store, t.kind, msg, time(NULL), &result, err);
+	json_decref(msg);
+	if (rc != 0)
+		return rc;
+	if (result == STORE_NEW && t.kind != TOPIC_STATE)
+		in->n.stored++;
+	if (result == STORE_DUPLICATE)
+		in->n.duplicate++;
+	/* Duplicates are acknowledged again: the agent resent because it
+	 * never saw our earlier acknowledgement. */
+	if (t.kind != TOPIC_STATE && touch(in, t.shelter_id) != 0)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	return 0;
+}
+
+static void publish_json(struct ingest *in, const char *topic, json_t *msg,
+			 int retain)
+{
+	char *text = msg_encode(msg);
+	sl_error err;
+	if (text == NULL) {
+		log_error("out of memory encoding %s", topic);
+		return;
+	}
+	if (mq_publish(in->mq, topic, text, strlen(text), 1, retain, 0, &err))
+		log_warn("publish %s: %s", topic, err.text);
+	free(text);
+}
+
+static json_t *hq_state_msg(const struct hq_config *cfg, const char *state)
+{
+	char now[32];
+	msg_time(time(NULL), now);
+	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "v", 1, "type",
+			 "hq_state", "municipality", cfg->common.municipality,
+			 "state", state, "time", now, "hq_version", SL_VERSION);
+}
+
+static void acknowledge(struct ingest *in)
+{
+	char now[32], topic[TOPIC_MAX];
+	msg_time(time(NULL), now);
+	for (size_t i = 0; i < in->ntouched; i++) {
+		const char *id = in->touched[i];
+		long long acked;
+		sl_error err;
+		if (store_acked_seq(in->store, id, &acked, &err) != 0) {
+			log_error("%s", err.text);
+			continue;
+		}
+		if (topic_build(topic, sizeof(topic), in->cfg->common.municipality,
+				id, TOPIC_ACK) != 0)
+			continue;
+		json_t *ack = json_pack("{s:i, s:s, s:s, s:s, s:I, s:s}", "v", 1,
+					"type", "ack", "shelter_id", id,
+					"municipality",
+					in->cfg->common.municipality,
+					"acked_seq", (json_int_t)acked, "time", now);
+		if (ack == NULL)
+			continue;
+		publish_json(in, topic, ack, 1);
+		json_decref(ack);
+		in->n.acknowledged++;
+	}
+	clear_touched(in);
+}
+
+static void on_status_event(struct ingest *in, const struct mq_event *ev)
+{
+	switch (ev->type) {
+	case MQ_EV_CONNECTED: {
+		log_info("connected to %s", in->cfg->common.broker);
+		json_t *st = hq_state_msg(in->cfg, "online");
+		if (st)
+			publish_json(in, in->state_topic, st, 1);
+		json_decref(st);
+		break;
+	}
+	case MQ_EV_CONNECT_FAILED:
+		log_warn("cannot connect to %s: %s", in->cfg->common.broker,
+			 ev->reason);
+		break;
+	case MQ_EV_CONNECTION_LOST:
+		log_warn("connection lost: %s", ev->reason);
+		break;
+	case MQ_EV_PUBLISH_FAILED:
+		log_warn("publish failed: %s", ev->reason);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Takes events until the batch is full or the broker goes quiet for
+ * batch_wait_ms, storing messages in one transaction.  The first event
+ * is waited for up to a second so signals are noticed promptly.
+ */
+static int ingest_batch(struct ingest *in, sl_error *err)
+{
+	struct mq_event ev;
+	long long taken = 0;
+	int in_txn = 0, rc = 0;
+	int wait_ms = 1000;
+
+	while (!stopping && taken < in->cfg->batch_max &&
+	       mq_poll(in->mq, wait_ms, &ev) == 1) {
+		if (ev.type != MQ_EV_MESSAGE) {
+			on_status_event(in, &ev);
+			mq_event_clear(&ev);
+			continue;
+		}
+		if (!in_txn) {
+			if ((rc = store_begin(in->store, err)) != 0) {
+				mq_event_clear(&ev);
+				return rc;
+			}
+			in_txn = 1;
+		}
+		rc = ingest_one(in, &ev, err);
+		mq_event_clear(&ev);
+		if (rc != 0) {
+			store_rollback(in->store);
+			clear_touched(in);
+			return rc;
+		}
+		taken++;
+		wait_ms = (int)in->cfg->batch_wait_ms;
+	}
+	if (!in_txn)
+		return 0;
+	if ((rc = store_commit(in->store, err)) != 0) {
+		clear_touched(in);
+		return rc;
+	}
+	acknowledge(in);
+	return 0;
+}
+
+static int ingest_setup(struct ingest *in, const struct hq_config *cfg,
+			sl_error *err)
+{
+	char client_id[64], filter[TOPIC_MAX];
+	const char *muni = cfg->common.municipality;
+	static const enum topic_kind kinds[] = { TOPIC_STATUS, TOPIC_STATE,
+						 TOPIC_RECEIPT };
+	int rc;
+
+	in->cfg = cfg;
+	in->schemas = schema_set_new();
+	if (in->schemas == NULL)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	if ((rc = schema_set_load_dir(in->schemas, cfg->common.schemas, err)) ||
+	    (rc = schema_set_resolve(in->schemas, err)))
+		return rc;
+	in->items = catalog_load(cfg->common.items, in->schemas, err);
+	if (in->items == NULL)
+		return SL_EINVAL;
+	in->store = store_open(cfg->common.database, err);
+	if (in->store == NULL)
+		return SL_EDB;
+
+	snprintf(client_id, sizeof(client_id), "sl-hq-%s", muni);
+	struct mq_options o = {
+		.uris = cfg->common.broker,
+		.client_id = client_id,
+		.username = cfg->common.username,
+		.password = cfg->common.password,
+		.mqtt_version = (int)cfg->common.mqtt_version,
+		.clean_start = 0,
+		.session_expiry_s = (unsigned)cfg->session_expiry_s,
+		.max_payload = MSG_MAX_BYTES,
+	};
+	in->mq = mq_new(&o, err);
+	if (in->mq == NULL)
+		return SL_ENET;
+	topic_build(in->state_topic, sizeof(in->state_topic), muni, NULL,
+		    TOPIC_HQ_STATE);
+	json_t *will = hq_state_msg(cfg, "offline");
+	char *text = will ? msg_encode(will) : NULL;
+	json_decref(will);
+	if (text == NULL)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	rc = mq_set_will(in->mq, in->state_topic, text, strlen(text), 1, 1, err);
+	free(text);
+	for (size_t i = 0; rc == 0 && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		topic_build(filter, sizeof(filter), muni, "+", kinds[i]);
+		rc = mq_subscribe(in->mq, filter, 1, err);
+	}
+	return rc ? rc : mq_start(in->mq, err);
+}
+
+static void ingest_teardown(struct ingest *in)
+{
+	if (in->mq)
+		mq_stop(in->mq, 1, 2000);
+	mq_free(in->mq);
+	store_close(in->store);
+	catalog_free(in->items);
+	schema_set_free(in->schemas);
+	clear_touched(in);
+	free(in->touched);
+}
+
+int ingest_run(const struct hq_config *cfg, sl_error *err)
+{
+	struct ingest in = { 0 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	int rc = ingest_setup(&in, cfg, err);
+	if (rc == 0)
+		log_info("hq %s ingesting municipality %s into %s", SL_VERSION,
+			 cfg->common.municipality, cfg->common.database);
+	while (rc == 0 && !stopping)
+		rc = ingest_batch(&in, err);
+	log_info("received %llu, stored %llu, duplicate %llu, rejected %llu, "
+		 "acknowledged %llu",
+		 in.n.received, in.n.stored, in.n.duplicate, in.n.rejected,
+		 in.n.acknowledged);
+	ingest_teardown(&in);
+	return rc;
+}

@@ -1,0 +1,470 @@
+/*
+ * store.c - HQ's SQLite database: shelters, every stored message under its
+ * idempotency key (shelter_id, seq), headcounts and needs extracted for
+ * queries, and the dead-letter table.  Only validated messages reach
+ * store_message(); nothing here parses untrusted input.
+ *
+ * Durability: WAL with synchronous=FULL, because an acknowledgement sent
+ * after COMMIT promises the agent it may forget the message.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "hq.h"
+#include "msg.h"
+
+static const char *const migrations[] = {
+	/* 1: the walking skeleton */
+	"CREATE TABLE shelters ("
+	"  shelter_id TEXT PRIMARY KEY,"
+	"  municipality TEXT NOT NULL,"
+	"  name TEXT,"
+	"  status TEXT NOT NULL DEFAULT 'unknown'"
+	"    CHECK (status IN ('unknown','online','offline')),"
+	"  birth INTEGER NOT NULL DEFAULT -1,"
+	"  agent_version TEXT,"
+	"  registered INTEGER NOT NULL DEFAULT 0,"
+	"  acked_seq INTEGER NOT NULL DEFAULT 0,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL"
+	");"
+	"CREATE TABLE messages ("
+	"  shelter_id TEXT NOT NULL REFERENCES shelters(shelter_id),"
+	"  seq INTEGER NOT NULL CHECK (seq > 0),"
+	"  type TEXT NOT NULL CHECK (type IN ('status','receipt')),"
+	"  time TEXT NOT NULL,"
+	"  historical INTEGER NOT NULL DEFAULT 0,"
+	"  received_at INTEGER NOT NULL,"
+	"  payload TEXT NOT NULL,"
+	"  PRIMARY KEY (shelter_id, seq)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE headcounts ("
+	"  shelter_id TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  total INTEGER NOT NULL,"
+	"  infants INTEGER, children INTEGER, elderly INTEGER, care INTEGER,"
+	"  pregnant INTEGER, disabled INTEGER, medical INTEGER,"
+	"  foreign_lang INTEGER, pets INTEGER,"
+	"  PRIMARY KEY (shelter_id, seq),"
+	"  FOREIGN KEY (shelter_id, seq) REFERENCES messages(shelter_id, seq)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE needs ("
+	"  shelter_id TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  line INTEGER NOT NULL,"
+	"  item TEXT NOT NULL,"
+	"  qty INTEGER NOT NULL,"
+	"  urgency TEXT NOT NULL,"
+	"  PRIMARY KEY (shelter_id, seq, line),"
+	"  FOREIGN KEY (shelter_id, seq) REFERENCES messages(shelter_id, seq)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE dead_letters ("
+	"  id INTEGER PRIMARY KEY,"
+	"  received_at INTEGER NOT NULL,"
+	"  topic TEXT NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  payload BLOB NOT NULL,"
+	"  shelter_id TEXT,"
+	"  seq INTEGER"
+	");"
+	"CREATE INDEX dead_letters_settled ON dead_letters (shelter_id, seq)"
+	"  WHERE seq IS NOT NULL;",
+};
+
+enum stmt_id {
+	ST_UPSERT_SHELTER,
+	ST_SET_NAME,
+	ST_INSERT_MESSAGE,
+	ST_INSERT_HEADCOUNT,
+	ST_INSERT_NEED,
+	ST_GET_ACKED,
+	ST_NEXT_SEQS,
+	ST_SET_ACKED,
+	ST_GET_BIRTH,
+	ST_SET_STATE,
+	ST_DEAD_LETTER,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_UPSERT_SHELTER] =
+		"INSERT INTO shelters (shelter_id, municipality, first_seen, last_seen)"
+		" VALUES (?1, ?2, ?3, ?3)"
+		" ON CONFLICT (shelter_id) DO UPDATE SET last_seen = max(last_seen, ?3)",
+	[ST_SET_NAME] = "UPDATE shelters SET name = ?2 WHERE shelter_id = ?1",
+	[ST_INSERT_MESSAGE] =
+		"INSERT INTO messages (shelter_id, seq, type, time, historical,"
+		" received_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+		" ON CONFLICT DO NOTHING",
+	[ST_INSERT_HEADCOUNT] =
+		"INSERT INTO headcounts (shelter_id, seq, total, infants, children,"
+		" elderly, care, pregnant, disabled, medical, foreign_lang, pets)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_INSERT_NEED] =
+		"INSERT INTO needs (shelter_id, seq, line, item, qty, urgency)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_GET_ACKED] = "SELECT acked_seq FROM shelters WHERE shelter_id = ?1",
+	/* settled = stored, or rejected with a readable seq */
+	[ST_NEXT_SEQS] = "SELECT seq FROM messages WHERE shelter_id = ?1"
+			 " AND seq > ?2 UNION SELECT seq FROM dead_letters"
+			 " WHERE shelter_id = ?1 AND seq > ?2 ORDER BY 1",
+	[ST_SET_ACKED] = "UPDATE shelters SET acked_seq = ?2 WHERE shelter_id = ?1",
+	[ST_GET_BIRTH] = "SELECT birth FROM shelters WHERE shelter_id = ?1",
+	[ST_SET_STATE] = "UPDATE shelters SET status = ?2, birth = ?3,"
+			 " agent_version = ?4 WHERE shelter_id = ?1",
+	[ST_DEAD_LETTER] =
+		"INSERT INTO dead_letters (received_at, topic, reason, size, payload,"
+		" shelter_id, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+};
+
+struct hq_store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+hq_store *store_open(const char *path, sl_error *err)
+{
+	hq_store *st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		sl_error_set(err, SL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (db_open(&st->db, path, migrations,
+		    (int)(sizeof(migrations) / sizeof(migrations[0])),
+		    DB_SYNC_FULL, err) != 0) {
+		free(st);
+		return NULL;
+	}
+	for (int i = 0; i < ST_COUNT; i++) {
+		if (db_prepare(st->db, &st->st[i], stmt_sql[i], err) != 0) {
+			store_close(st);
+			return NULL;
+		}
+	}
+	return st;
+}
+
+void store_close(hq_store *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(st->st[i]);
+	db_close(st->db);
+	free(st);
+}
+
+int store_begin(hq_store *st, sl_error *err)
+{
+	return db_begin(st->db, err);
+}
+
+int store_commit(hq_store *st, sl_error *err)
+{
+	return db_commit(st->db, err);
+}
+
+void store_rollback(hq_store *st)
+{
+	db_rollback(st->db);
+}
+
+/* Runs a bound statement to completion and resets it. */
+static int run(hq_store *st, enum stmt_id id, sl_error *err)
+{
+	int rc = sqlite3_step(st->st[id]);
+	sqlite3_reset(st->st[id]);
+	sqlite3_clear_bindings(st->st[id]);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_error(st->db, err, stmt_sql[id]);
+	return 0;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static const char *get_str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static void bind_opt_int(sqlite3_stmt *s, int i, const json_t *o,
+			 const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	if (json_is_integer(v))
+		sqlite3_bind_int64(s, i, json_integer_value(v));
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static int upsert_shelter(hq_store *st, const char *id, const char *muni,
+			  time_t now, sl_error *err)
+{
+	sqlite3_stmt *s = st->st[ST_UPSERT_SHELTER];
+	bind_text(s, 1, id);
+	bind_text(s, 2, muni);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
+	return run(st, ST_UPSERT_SHELTER, err);
+}
+
+static int touch_shelter(hq_store *st, const json_t *msg, time_t now,
+			 sl_error *err)
+{
+	sqlite3_stmt *s;
+	int rc = upsert_shelter(st, get_str(msg, "shelter_id"),
+				get_str(msg, "municipality"), now, err);
+	const char *name = get_str(msg, "name");
+	if (rc == 0 && name) {
+		s = st->st[ST_SET_NAME];
+		bind_text(s, 1, get_str(msg, "shelter_id"));
+		bind_text(s, 2, name);
+		rc = run(st, ST_SET_NAME, err);
+	}
+	return rc;
+}
+
+int store_acked_seq(hq_store *st, const char *shelter_id, long long *seq,
+		    sl_error *err)
+{
+	sqlite3_stmt *s = st->st[ST_GET_ACKED];
+	*seq = 0;
+	bind_text(s, 1, shelter_id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*seq = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st->db, err, "read acked_seq");
+	return 0;
+}
+
+/*
+ * Moves acked_seq over every stored seq that directly follows it, so an
+ * acknowledgement never covers a gap left by a lost message.
+ */
+static int advance_acked(hq_store *st, const char *shelter_id, sl_error *err)
+{
+	long long acked, next;
+	int rc = store_acked_seq(st, shelter_id, &acked, err);
+	if (rc != 0)
+		return rc;
+	sqlite3_stmt *s = st->st[ST_NEXT_SEQS];
+	bind_text(s, 1, shelter_id);
+	sqlite3_bind_int64(s, 2, acked);
+	next = acked;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (sqlite3_column_int64(s, 0) != next + 1)
+			break;
+		next++;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st->db, err, "scan sequence numbers");
+	if (next == acked)
+		return 0;
+	s = st->st[ST_SET_ACKED];
+	bind_text(s, 1, shelter_id);
+	sqlite3_bind_int64(s, 2, next);
+	return run(st, ST_SET_ACKED, err);
+}
+
+static int store_headcount(hq_store *st, const json_t *msg, sl_error *err)
+{
+	static const char *const groups[] = { "infants", "children", "elderly",
+					      "care", "pregnant", "disabled",
+					      "medical", "foreign", "pets" };
+	const json_t *hc = json_object_get(msg, "headcount");
+	sqlite3_stmt *s = st->st[ST_INSERT_HEADCOUNT];
+
+	bind_text(s, 1, get_str(msg, "shelter_id"));
+	sqlite3_bind_int64(s, 2, json_integer_value(json_object_get(msg, "seq")));
+	sqlite3_bind_int64(s, 3, json_integer_value(json_object_get(hc, "total")));
+	for (int i = 0; i < 9; i++)
+		bind_opt_int(s, 4 + i, hc, groups[i]);
+	return run(st, ST_INSERT_HEADCOUNT, err);
+}
+
+static int store_needs(hq_store *st, const json_t *msg, sl_error *err)
+{
+	const json_t *needs = json_object_get(msg, "needs");
+	size_t i;
+	json_t *line;
+
+	json_array_foreach (needs, i, line) {
+		sqlite3_stmt *s = st->st[ST_INSERT_NEED];
+		bind_text(s, 1, get_str(msg, "shelter_id"));
+		sqlite3_bind_int64(s, 2,
+				   json_integer_value(json_object_get(msg, "seq")));
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)i);
+		bind_text(s, 4, get_str(line, "item"));
+		sqlite3_bind_int64(s, 5,
+				   json_integer_value(json_object_get(line, "qty")));
+		bind_text(s, 6, get_str(line, "urgency"));
+		int rc = run(st, ST_INSERT_NEED, err);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int store_sequenced(hq_store *st, enum topic_kind kind,
+			   const json_t *msg, time_t now,
+			   enum store_result *result, sl_error *err)
+{
+	sqlite3_stmt *s = st->st[ST_INSERT_MESSAGE];
+	char *text = msg_encode(msg);
+	if (text == NULL)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	bind_text(s, 1, get_str(msg, "shelter_id"));
+	sqlite3_bind_int64(s, 2, json_integer_value(json_object_get(msg, "seq")));
+	bind_text(s, 3, topic_kind_name(kind));
+	bind_text(s, 4, get_str(msg, "time"));
+	sqlite3_bind_int(s, 5, json_is_true(json_object_get(msg, "historical")));
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)now);
+	sqlite3_bind_text(s, 7, text, -1, free);
+	int rc = run(st, ST_INSERT_MESSAGE, err);
+	if (rc != 0)
+		return rc;
+	if (sqlite3_changes(st->db) == 0) {
+		*result = STORE_DUPLICATE;
+		return 0;
+	}
+	*result = STORE_NEW;
+	if (kind == TOPIC_STATUS) {
+		if ((rc = store_headcount(st, msg, err)) != 0 ||
+		    (rc = store_needs(st, msg, err)) != 0)
+			return rc;
+	}
+	return advance_acked(st, get_str(msg, "shelter_id"), err);
+}
+
+/*
+ * Birth and death: a message whose birth number is older than the last
+ * one seen belongs to a connection that has already been replaced (a
+ * late Will), so it must not mark a live shelter offline.
+ */
+static int store_state(hq_store *st, const json_t *msg,
+		       enum store_result *result, sl_error *err)
+{
+	const char *id = get_str(msg, "shelter_id");
+	long long birth = json_integer_value(json_object_get(msg, "birth"));
+	long long known = -1;
+	sqlite3_stmt *s = st->st[ST_GET_BIRTH];
+
+	bind_text(s, 1, id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		known = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (birth < known) {
+		*result = STORE_IGNORED;
+		return 0;
+	}
+	s = st->st[ST_SET_STATE];
+	bind_text(s, 1, id);
+	bind_text(s, 2, get_str(msg, "state"));
+	sqlite3_bind_int64(s, 3, birth);
+	bind_text(s, 4, get_str(msg, "agent_version"));
+	*result = STORE_NEW;
+	return run(st, ST_SET_STATE, err);
+}
+
+int store_message(hq_store *st, enum topic_kind kind, const json_t *msg,
+		  time_t received_at, enum store_result *result, sl_error *err)
+{
+	int rc = touch_shelter(st, msg, received_at, err);
+	if (rc != 0)
+		return rc;
+	switch (kind) {
+	case TOPIC_STATUS:
+	case TOPIC_RECEIPT:
+		return store_sequenced(st, kind, msg, received_at, result, err);
+	case TOPIC_STATE:
+		return store_state(st, msg, result, err);
+	default:
+		return sl_error_set(err, SL_EINVAL, "hq does not store %s messages",
+				    topic_kind_name(kind));
+	}
+}
+
+int store_dead_letter(hq_store *st, const char *topic, const char *reason,
+		      const void *payload, size_t len, size_t original_len,
+		      const struct store_settle *settle, time_t received_at,
+		      sl_error *err)
+{
+	sqlite3_stmt *s = st->st[ST_DEAD_LETTER];
+	int rc;
+	if (len > MSG_MAX_BYTES)
+		len = MSG_MAX_BYTES;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)received_at);
+	bind_text(s, 2, topic);
+	bind_text(s, 3, reason);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)original_len);
+	sqlite3_bind_blob(s, 5, payload, (int)len, SQLITE_TRANSIENT);
+	if (settle) {
+		bind_text(s, 6, settle->shelter_id);
+		sqlite3_bind_int64(s, 7, settle->seq);
+	}
+	if ((rc = run(st, ST_DEAD_LETTER, err)) != 0 || settle == NULL)
+		return rc;
+	if ((rc = upsert_shelter(st, settle->shelter_id, settle->municipality,
+				 received_at, err)) != 0)
+		return rc;
+	return advance_acked(st, settle->shelter_id, err);
+}
+
+int store_each_shelter(hq_store *st, store_shelter_fn fn, void *arg,
+		       sl_error *err)
+{
+	static const char sql[] =
+		"SELECT s.shelter_id, s.municipality, s.name, s.status,"
+		"  s.acked_seq, s.registered, s.birth,"
+		"  (SELECT count(*) FROM messages m WHERE m.shelter_id = s.shelter_id"
+		"     AND m.type = 'status'),"
+		"  (SELECT max(seq) FROM messages m WHERE m.shelter_id = s.shelter_id),"
+		"  h.total, m.time"
+		" FROM shelters s"
+		" LEFT JOIN headcounts h ON h.shelter_id = s.shelter_id AND h.seq ="
+		"  (SELECT max(seq) FROM headcounts x WHERE x.shelter_id = s.shelter_id)"
+		" LEFT JOIN messages m ON m.shelter_id = h.shelter_id AND m.seq = h.seq"
+		" ORDER BY s.shelter_id";
+	sqlite3_stmt *s;
+	int rc = db_prepare(st->db, &s, sql, err);
+	if (rc != 0)
+		return rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_shelter row = {
+			.shelter_id = (const char *)sqlite3_column_text(s, 0),
+			.municipality = (const char *)sqlite3_column_text(s, 1),
+			.name = (const char *)sqlite3_column_text(s, 2),
+			.status = (const char *)sqlite3_column_text(s, 3),
+			.acked_seq = sqlite3_column_int64(s, 4),
+			.registered = sqlite3_column_int64(s, 5),
+			.birth = sqlite3_column_int64(s, 6),
+			.reports = sqlite3_column_int64(s, 7),
+			.last_seq = sqlite3_column_int64(s, 8),
+			.has_total = sqlite3_column_type(s, 9) != SQLITE_NULL,
+			.total = sqlite3_column_int64(s, 9),
+			.last_time = (const char *)sqlite3_column_text(s, 10),
+		};
+		int stop = fn(&row, arg);
+		if (stop != 0) {
+			sqlite3_finalize(s);
+			return stop;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_error(st->db, err, "list shelters");
+	return 0;
+}

@@ -1,0 +1,261 @@
+/*
+ * main.c - shelter-agent's command line: configuration, then a command.
+ */
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "msg.h"
+
+static const struct conf_option agent_options[] = {
+	CONF_COMMON_OPTIONS(struct agent_config, common),
+	{ "shelter_id", CONF_STRING, NULL, 0, 64, CONF_REQUIRED,
+	  offsetof(struct agent_config, shelter_id),
+	  "this shelter's id (as in the official list, e.g. CC0000000518)" },
+	{ "shelter_name", CONF_STRING, NULL, 0, 600, 0,
+	  offsetof(struct agent_config, shelter_name), "this shelter's name" },
+	{ "latitude", CONF_STRING, NULL, 0, 32, 0,
+	  offsetof(struct agent_config, latitude),
+	  "fixed position when there is no GPS (decimal degrees)" },
+	{ "longitude", CONF_STRING, NULL, 0, 32, 0,
+	  offsetof(struct agent_config, longitude),
+	  "fixed position when there is no GPS (decimal degrees)" },
+	{ "resend_s", CONF_INT, "30", 1, 86400, 0,
+	  offsetof(struct agent_config, resend_s),
+	  "resend when HQ has not acknowledged for this long" },
+	{ "window", CONF_INT, "200", 1, 100000, 0,
+	  offsetof(struct agent_config, window),
+	  "most reports sent ahead of HQ's acknowledgement" },
+	{ "session_expiry_s", CONF_INT, "604800", 0, 4294967295LL, 0,
+	  offsetof(struct agent_config, session_expiry_s),
+	  "how long the broker keeps our session (MQTT 5)" },
+};
+#define NOPTIONS (sizeof(agent_options) / sizeof(agent_options[0]))
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: shelter-agent [-c FILE] [-n] COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  report --total N [--infants N] [--children N] [--elderly N]\n"
+		"         [--care N] [--pregnant N] [--disabled N] [--medical N]\n"
+		"         [--foreign N] [--pets N] [--need ITEM=QTY[:critical|high|normal]]...\n"
+		"         [--stock ITEM=QTY]... [--power yes|no] [--water yes|no]\n"
+		"         [--toilets N] [--note TEXT] [--time RFC3339]\n"
+		"                 record a status report; prints its sequence number\n"
+		"  run [--until-acked] [--timeout SECONDS]\n"
+		"                 deliver reports to HQ until it acknowledges them\n"
+		"  status [--format text|json]\n"
+		"                 outbox depth, acknowledgement, connection\n"
+		"\n"
+		"options:\n"
+		"  -c FILE   configuration (default /etc/shelterlink/agent.conf)\n"
+		"  -n        check the configuration and exit\n"
+		"  -h        this help\n"
+		"\n"
+		"configuration keys (key = value):\n");
+	conf_help(agent_options, NOPTIONS, out);
+}
+
+static schema_set *load_schemas(const struct agent_config *cfg, sl_error *err)
+{
+	schema_set *set = schema_set_new();
+	if (set == NULL) {
+		sl_error_set(err, SL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (schema_set_load_dir(set, cfg->common.schemas, err) != 0 ||
+	    schema_set_resolve(set, err) != 0) {
+		schema_set_free(set);
+		return NULL;
+	}
+	return set;
+}
+
+/*
+ * The ids must be usable as topic levels and in messages; rather than
+ * restate the schema's patterns here, validate the birth message the
+ * agent would send.
+ */
+static int check_config(const struct agent_config *cfg, const char *path,
+			sl_error *err)
+{
+	enum log_level lvl;
+	char now[32];
+
+	if (log_level_parse(cfg->common.log_level, &lvl) != 0)
+		return sl_error_set(err, SL_EINVAL,
+				    "%s: log_level '%s' is not error, warn, "
+				    "info or debug",
+				    path, cfg->common.log_level);
+	log_set_level(lvl);
+	schema_set *set = load_schemas(cfg, err);
+	if (set == NULL)
+		return SL_EINVAL;
+	msg_time(time(NULL), now);
+	json_t *m = json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s?}",
+			      "v", 1, "type", "state", "shelter_id",
+			      cfg->shelter_id, "municipality",
+			      cfg->common.municipality, "state", "online",
+			      "birth", 0, "time", now, "agent_version",
+			      SL_VERSION, "name", cfg->shelter_name);
+	int rc = m ? schema_validate(set, "state", m, err) : SL_ENOMEM;
+	json_decref(m);
+	schema_set_free(set);
+	if (rc != 0)
+		sl_error_prefix(err, "%s: shelter_id, municipality or "
+				     "shelter_name not acceptable",
+				path);
+	return rc;
+}
+
+static int cmd_report(const struct agent_config *cfg, int argc, char **argv)
+{
+	sl_error err;
+	long long seq;
+	schema_set *set = load_schemas(cfg, &err);
+	catalog *items = set ? catalog_load(cfg->common.items, set, &err) : NULL;
+	json_t *msg = items ? report_from_args(cfg, argc, argv, &err) : NULL;
+	outbox *ob = msg ? outbox_open(cfg->common.database, &err) : NULL;
+	struct report_rules rules = { set, items };
+	int rc = ob ? outbox_add(ob, msg, report_check, &rules, &seq, &err) : 1;
+
+	if (rc == 0)
+		printf("%lld\n", seq);
+	else
+		fprintf(stderr, "shelter-agent: report not saved: %s\n", err.text);
+	outbox_close(ob);
+	json_decref(msg);
+	catalog_free(items);
+	schema_set_free(set);
+	return rc == 0 ? 0 : 1;
+}
+
+static int cmd_run(const struct agent_config *cfg, int argc, char **argv)
+{
+	struct uplink_options o = { 0 };
+	sl_error err;
+	char *end;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--until-acked") == 0) {
+			o.until_acked = 1;
+		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+			long v = strtol(argv[++i], &end, 10);
+			if (*end || v < 1 || v > 86400 * 30) {
+				fprintf(stderr, "shelter-agent: --timeout: '%s' is "
+						"not 1..2592000 seconds\n", argv[i]);
+				return 2;
+			}
+			o.timeout_s = (int)v;
+		} else {
+			fprintf(stderr, "shelter-agent run: unknown argument '%s'\n",
+				argv[i]);
+			return 2;
+		}
+	}
+	if (uplink_run(cfg, &o, &err) != 0) {
+		log_error("%s", err.text);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_status(const struct agent_config *cfg, int argc, char **argv)
+{
+	struct outbox_stats st;
+	sl_error err;
+	int json = argc == 3 && strcmp(argv[1], "--format") == 0 &&
+		   strcmp(argv[2], "json") == 0;
+
+	if (argc > 1 && !json &&
+	    !(argc == 3 && strcmp(argv[1], "--format") == 0 &&
+	      strcmp(argv[2], "text") == 0)) {
+		fprintf(stderr, "shelter-agent status: use --format text|json\n");
+		return 2;
+	}
+	outbox *ob = outbox_open(cfg->common.database, &err);
+	if (ob == NULL || outbox_stats(ob, &st, &err) != 0) {
+		fprintf(stderr, "shelter-agent: %s\n", err.text);
+		outbox_close(ob);
+		return 1;
+	}
+	outbox_close(ob);
+	long long age = st.depth ? (long long)time(NULL) - st.oldest_created_at : 0;
+	if (json) {
+		printf("{\"shelter_id\": \"%s\", \"connected\": %s, \"outbox\": %lld, "
+		       "\"oldest_age_s\": %lld, \"acked_seq\": %lld, "
+		       "\"next_seq\": %lld, \"last_ack_at\": %lld}\n",
+		       cfg->shelter_id, st.connected ? "true" : "false", st.depth,
+		       age, st.acked_seq, st.next_seq, st.last_ack_at);
+	} else {
+		printf("shelter %s: %s, %lld report(s) waiting for HQ "
+		       "(oldest %lld s), HQ has up to %lld\n",
+		       cfg->shelter_id, st.connected ? "connected" : "not connected",
+		       st.depth, age, st.acked_seq);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = "/etc/shelterlink/agent.conf";
+	struct agent_config cfg;
+	int check_only = 0, opt, rc;
+	sl_error err;
+
+	log_init("shelter-agent", LOG_LVL_INFO, 0);
+	while ((opt = getopt(argc, argv, "+c:nh")) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!check_only && optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (conf_load(agent_options, NOPTIONS, &cfg, path, &err) != 0 ||
+	    check_config(&cfg, path, &err) != 0) {
+		fprintf(stderr, "shelter-agent: %s\n", err.text);
+		conf_free(agent_options, NOPTIONS, &cfg);
+		return 1;
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		conf_free(agent_options, NOPTIONS, &cfg);
+		return 0;
+	}
+	const char *cmd = argv[optind];
+	int cargc = argc - optind;
+	char **cargv = argv + optind;
+	if (strcmp(cmd, "report") == 0)
+		rc = cmd_report(&cfg, cargc, cargv);
+	else if (strcmp(cmd, "run") == 0)
+		rc = cmd_run(&cfg, cargc, cargv);
+	else if (strcmp(cmd, "status") == 0)
+		rc = cmd_status(&cfg, cargc, cargv);
+	else {
+		fprintf(stderr, "shelter-agent: unknown command '%s'\n", cmd);
+		usage(stderr);
+		rc = 2;
+	}
+	conf_free(agent_options, NOPTIONS, &cfg);
+	return rc;
+}

@@ -1,0 +1,249 @@
+/*
+ * outbox.c - the agent's SQLite outbox.  Every report is committed with
+ * synchronous=FULL before the command that entered it returns, so a power
+ * cut cannot lose it.  Rows stay until HQ's end-to-end acknowledgement
+ * covers them; they are then marked, not deleted, so the shelter keeps
+ * its own history.  What has been *sent* is deliberately not stored: after
+ * a restart everything unacknowledged is sent again, and HQ deduplicates.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "db.h"
+#include "msg.h"
+
+static const char *const migrations[] = {
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+	"INSERT INTO meta VALUES ('next_seq', 1), ('acked_seq', 0),"
+	"  ('birth', 0), ('last_ack_at', 0), ('connected', 0);"
+	"CREATE TABLE outbox ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  type TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  payload TEXT NOT NULL,"
+	"  acked_at INTEGER"
+	");"
+	"CREATE INDEX outbox_unacked ON outbox (seq) WHERE acked_at IS NULL;",
+};
+
+struct outbox {
+	sqlite3 *db;
+	sqlite3_stmt *get_meta, *set_meta, *insert, *read, *ack;
+};
+
+outbox *outbox_open(const char *path, sl_error *err)
+{
+	outbox *ob = calloc(1, sizeof(*ob));
+	if (ob == NULL) {
+		sl_error_set(err, SL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (db_open(&ob->db, path, migrations, 1, DB_SYNC_FULL, err) != 0 ||
+	    db_prepare(ob->db, &ob->get_meta,
+		       "SELECT value FROM meta WHERE key = ?1", err) ||
+	    db_prepare(ob->db, &ob->set_meta,
+		       "UPDATE meta SET value = ?2 WHERE key = ?1", err) ||
+	    db_prepare(ob->db, &ob->insert,
+		       "INSERT INTO outbox (seq, type, created_at, payload)"
+		       " VALUES (?1, ?2, ?3, ?4)",
+		       err) ||
+	    db_prepare(ob->db, &ob->read,
+		       "SELECT seq, created_at, type, payload FROM outbox"
+		       " WHERE acked_at IS NULL AND seq >= ?1 ORDER BY seq LIMIT ?2",
+		       err) ||
+	    db_prepare(ob->db, &ob->ack,
+		       "UPDATE outbox SET acked_at = ?2"
+		       " WHERE seq <= ?1 AND acked_at IS NULL",
+		       err)) {
+		outbox_close(ob);
+		return NULL;
+	}
+	return ob;
+}
+
+void outbox_close(outbox *ob)
+{
+	if (ob == NULL)
+		return;
+	sqlite3_finalize(ob->get_meta);
+	sqlite3_finalize(ob->set_meta);
+	sqlite3_finalize(ob->insert);
+	sqlite3_finalize(ob->read);
+	sqlite3_finalize(ob->ack);
+	db_close(ob->db);
+	free(ob);
+}
+
+static int step_done(outbox *ob, sqlite3_stmt *st, sl_error *err,
+		     const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : db_error(ob->db, err, what);
+}
+
+static int get_meta(outbox *ob, const char *key, long long *value,
+		    sl_error *err)
+{
+	sqlite3_bind_text(ob->get_meta, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(ob->get_meta);
+	*value = rc == SQLITE_ROW ? sqlite3_column_int64(ob->get_meta, 0) : 0;
+	sqlite3_reset(ob->get_meta);
+	sqlite3_clear_bindings(ob->get_meta);
+	return rc == SQLITE_ROW ? 0 : db_error(ob->db, err, key);
+}
+
+static int set_meta(outbox *ob, const char *key, long long value,
+		    sl_error *err)
+{
+	sqlite3_bind_text(ob->set_meta, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ob->set_meta, 2, value);
+	return step_done(ob, ob->set_meta, err, key);
+}
+
+static int add_locked(outbox *ob, json_t *msg,
+		      int (*check)(const json_t *, void *, sl_error *),
+		      void *arg, long long *seq, sl_error *err)
+{
+	long long next;
+	int rc = get_meta(ob, "next_seq", &next, err);
+	if (rc != 0)
+		return rc;
+	if (json_object_set_new(msg, "seq", json_integer(next)) != 0)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	if (check && (rc = check(msg, arg, err)) != 0)
+		return rc;
+	char *text = msg_encode(msg);
+	if (text == NULL)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	sqlite3_bind_int64(ob->insert, 1, next);
+	sqlite3_bind_text(ob->insert, 2,
+			  json_string_value(json_object_get(msg, "type")), -1,
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_int64(ob->insert, 3, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(ob->insert, 4, text, -1, free);
+	if ((rc = step_done(ob, ob->insert, err, "store report")) != 0 ||
+	    (rc = set_meta(ob, "next_seq", next + 1, err)) != 0)
+		return rc;
+	*seq = next;
+	return 0;
+}
+
+int outbox_add(outbox *ob, json_t *msg,
+	       int (*check)(const json_t *msg, void *arg, sl_error *err),
+	       void *arg, long long *seq, sl_error *err)
+{
+	int rc = db_begin(ob->db, err);
+	if (rc != 0)
+		return rc;
+	rc = add_locked(ob, msg, check, arg, seq, err);
+	if (rc != 0) {
+		db_rollback(ob->db);
+		return rc;
+	}
+	return db_commit(ob->db, err);
+}
+
+int outbox_read(outbox *ob, long long from_seq, int limit, outbox_row_fn fn,
+		void *arg, sl_error *err)
+{
+	sqlite3_stmt *st = ob->read;
+	int rc, stop = 0;
+
+	sqlite3_bind_int64(st, 1, from_seq);
+	sqlite3_bind_int(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct outbox_row row = {
+			.seq = sqlite3_column_int64(st, 0),
+			.created_at = sqlite3_column_int64(st, 1),
+			.type = (const char *)sqlite3_column_text(st, 2),
+			.payload = (const char *)sqlite3_column_text(st, 3),
+		};
+		if ((stop = fn(&row, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (stop)
+		return stop;
+	return rc == SQLITE_DONE ? 0 : db_error(ob->db, err, "read outbox");
+}
+
+int outbox_ack(outbox *ob, long long acked_seq, time_t now, sl_error *err)
+{
+	long long next, known;
+	int rc = db_begin(ob->db, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = get_meta(ob, "next_seq", &next, err)) != 0 ||
+	    (rc = get_meta(ob, "acked_seq", &known, err)) != 0)
+		goto fail;
+	if (acked_seq >= next) {
+		rc = sl_error_set(err, SL_EINVAL,
+				  "HQ acknowledges seq %lld but this outbox has "
+				  "assigned only up to %lld: was the agent's "
+				  "database replaced? Not trusting it",
+				  acked_seq, next - 1);
+		goto fail;
+	}
+	if (acked_seq <= known) {
+		db_rollback(ob->db);
+		return 0;
+	}
+	sqlite3_bind_int64(ob->ack, 1, acked_seq);
+	sqlite3_bind_int64(ob->ack, 2, (sqlite3_int64)now);
+	if ((rc = step_done(ob, ob->ack, err, "mark acknowledged")) != 0 ||
+	    (rc = set_meta(ob, "acked_seq", acked_seq, err)) != 0 ||
+	    (rc = set_meta(ob, "last_ack_at", (long long)now, err)) != 0)
+		goto fail;
+	return db_commit(ob->db, err);
+fail:
+	db_rollback(ob->db);
+	return rc;
+}
+
+int outbox_next_birth(outbox *ob, long long *birth, sl_error *err)
+{
+	int rc = db_begin(ob->db, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = get_meta(ob, "birth", birth, err)) != 0 ||
+	    (rc = set_meta(ob, "birth", *birth + 1, err)) != 0) {
+		db_rollback(ob->db);
+		return rc;
+	}
+	(*birth)++;
+	return db_commit(ob->db, err);
+}
+
+int outbox_set_connected(outbox *ob, int connected, sl_error *err)
+{
+	return set_meta(ob, "connected", connected, err);
+}
+
+int outbox_stats(outbox *ob, struct outbox_stats *s, sl_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if ((rc = get_meta(ob, "next_seq", &s->next_seq, err)) ||
+	    (rc = get_meta(ob, "acked_seq", &s->acked_seq, err)) ||
+	    (rc = get_meta(ob, "last_ack_at", &s->last_ack_at, err)) ||
+	    (rc = get_meta(ob, "connected", &s->connected, err)))
+		return rc;
+	rc = db_prepare(ob->db, &st,
+			"SELECT count(*), coalesce(min(created_at), 0) FROM outbox"
+			" WHERE acked_at IS NULL",
+			err);
+	if (rc != 0)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		s->depth = sqlite3_column_int64(st, 0);
+		s->oldest_created_at = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
