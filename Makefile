@@ -38,7 +38,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOLS_BIN  := $(if $(wildcard tests/schema/sl-validate.c),$(BUILD)/tests/sl-validate)
 
-.PHONY: all test unit integration sanitize demo deps bench fuzz clean format format-check
+.PHONY: all test sanitize valgrind demo deps bench fuzz fuzz-smoke clean format format-check
 
 all: $(PROGRAMS)
 
@@ -85,6 +85,13 @@ sanitize:
 	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" test
 
+# The integration tests with every program under valgrind.
+valgrind: $(PROGRAMS)
+	@for t in tests/integration/test_*.sh; do \
+	  echo "# ---- $$t under valgrind"; \
+	  SL_VALGRIND=1 BUILD=$(BUILD) $$t || exit 1; \
+	done
+
 demo: $(PROGRAMS)
 	@BUILD=$(BUILD) tools/demo
 
@@ -101,6 +108,20 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC)
 	@mkdir -p $(@D)
 	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	  $< $(COMMON_SRC) $(LDLIBS) -o $@
+
+# Each harness for FUZZ_SECONDS on its committed corpus; new inputs go to
+# a scratch directory so the committed corpus stays small.
+FUZZ_SECONDS ?= 20
+fuzz-smoke: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+	  name=$$(basename $$f); name=$${name#fuzz_}; \
+	  scratch=$$(mktemp -d); \
+	  echo "# fuzz $$name for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=20000 $$scratch \
+	     tests/fuzz/corpus/$$name >$$scratch.log 2>&1 \
+	     || { tail -40 $$scratch.log; rm -rf $$scratch $$scratch.log; exit 1; }; \
+	  grep -E '^Done' $$scratch.log; rm -rf $$scratch $$scratch.log; \
+	done
 
 format:
 	clang-format -i $(COMMON_SRC) $(wildcard common/*.h) $(AGENT_SRC) $(HQ_SRC) \

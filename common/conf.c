@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+#include "log.h"
 
 #define CONF_LINE_MAX 4096
 
@@ -260,4 +263,66 @@ void conf_dump(const struct conf_option *table, size_t n, const void *src,
 		else
 			fprintf(out, "%s\n", *(char *const *)p);
 	}
+}
+
+int conf_common_apply(const struct conf_common *c, const char *path,
+		      sl_error *err)
+{
+	enum log_level lvl;
+	if (log_level_parse(c->log_level, &lvl) != 0)
+		return sl_error_set(err, SL_EINVAL,
+				    "%s: log_level '%s' is not error, warn, "
+				    "info or debug",
+				    path, c->log_level);
+	log_set_level(lvl);
+	return 0;
+}
+
+int conf_main(const struct conf_program *p, int argc, char **argv, void *cfg,
+	      int *cmd_index)
+{
+	const char *path = p->default_path;
+	int check_only = 0, opt;
+	sl_error err;
+
+	/* Loaded first so conf_free is always safe, whatever happens. */
+	conf_defaults(p->table, p->n, cfg, NULL);
+	optind = 1;
+	while ((opt = getopt(argc, argv, "+c:nh")) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'h':
+			p->usage(stdout);
+			conf_free(p->table, p->n, cfg);
+			return 0;
+		default:
+			p->usage(stderr);
+			conf_free(p->table, p->n, cfg);
+			return 2;
+		}
+	}
+	if (!check_only && optind >= argc) {
+		p->usage(stderr);
+		conf_free(p->table, p->n, cfg);
+		return 2;
+	}
+	conf_free(p->table, p->n, cfg);
+	if (conf_load(p->table, p->n, cfg, path, &err) != 0 ||
+	    (p->check && p->check(cfg, path, &err) != 0)) {
+		fprintf(stderr, "%s: %s\n", p->name, err.text);
+		conf_free(p->table, p->n, cfg);
+		return 1;
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		conf_free(p->table, p->n, cfg);
+		return 0;
+	}
+	*cmd_index = optind;
+	return -1;
 }

@@ -76,6 +76,32 @@ struct conf_common {
 	{ "mqtt_version", CONF_INT, "5", 4, 5, 0,                             \
 	  offsetof(type, m.mqtt_version), "5 for MQTT 5, 4 for MQTT 3.1.1" }
 
+/* What every program's main() shares: options -c FILE, -n, -h. */
+struct conf_program {
+	const char *name;         /* for messages, e.g. "hq" */
+	const char *default_path; /* when -c is not given */
+	const struct conf_option *table;
+	size_t n;
+	void (*usage)(FILE *out);
+	/* Checks what the table cannot; may be NULL. */
+	int (*check)(const void *cfg, const char *path, sl_error *err);
+};
+
+/*
+ * Parses the common options, loads and checks the configuration into
+ * cfg.  Returns -1 when main should go on with the command at
+ * argv[*cmd_index]; otherwise the exit status main should return (0
+ * after -h or a successful -n, 1 for a bad configuration, 2 for a usage
+ * error), having printed why and freed cfg.
+ */
+int conf_main(const struct conf_program *p, int argc, char **argv, void *cfg,
+	      int *cmd_index);
+
+/* Validates and applies the shared keys that need more than the table
+ * (log_level).  For a program's check function. */
+int conf_common_apply(const struct conf_common *c, const char *path,
+		      sl_error *err);
+
 /* Sets every option with a default and zeroes the others. */
 int conf_defaults(const struct conf_option *table, size_t n, void *dst,
 		  sl_error *err);

@@ -211,11 +211,9 @@ static void on_connect_fail5(void *context, MQTTAsync_failureData5 *r)
 		    r && r->message ? r->message : why);
 }
 
-static void pub_done(struct pub_ctx *p, int ok, int code, const char *why)
+/* Takes a publish context off the pending list and frees it. */
+static void forget_pending(mq_client *c, struct pub_ctx *p)
 {
-	mq_client *c = p->client;
-	long long tag = p->tag;
-
 	pthread_mutex_lock(&c->lock);
 	if (p->prev)
 		p->prev->next = p->next;
@@ -227,6 +225,14 @@ static void pub_done(struct pub_ctx *p, int ok, int code, const char *why)
 		c->inflight--;
 	pthread_mutex_unlock(&c->lock);
 	free(p);
+}
+
+static void pub_done(struct pub_ctx *p, int ok, int code, const char *why)
+{
+	mq_client *c = p->client;
+	long long tag = p->tag;
+
+	forget_pending(c, p);
 	push_status(c, ok ? MQ_EV_PUBLISHED : MQ_EV_PUBLISH_FAILED, tag, code,
 		    why);
 }
@@ -566,18 +572,8 @@ int mq_publish(mq_client *c, const char *topic, const void *payload,
 	}
 	int rc = MQTTAsync_sendMessage(c->handle, topic, &msg, &ro);
 	if (rc != MQTTASYNC_SUCCESS) {
-		if (p) {
-			pthread_mutex_lock(&c->lock);
-			if (p->prev)
-				p->prev->next = p->next;
-			else
-				c->pending = p->next;
-			if (p->next)
-				p->next->prev = p->prev;
-			c->inflight--;
-			pthread_mutex_unlock(&c->lock);
-			free(p);
-		}
+		if (p)
+			forget_pending(c, p);
 		return sl_error_set(err, SL_ENET, "publish to %s: %s", topic,
 				    MQTTAsync_strerror(rc));
 	}

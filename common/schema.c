@@ -954,7 +954,8 @@ static void cls_normalize(struct cls *c, int negate)
 	size_t i, m = 0;
 	struct cls inv = { 0 };
 
-	qsort(c->r, c->n, sizeof(*c->r), range_cmp);
+	if (c->n > 1)
+		qsort(c->r, c->n, sizeof(*c->r), range_cmp);
 	for (i = 0; i < c->n; i++) {
 		if (m > 0 && c->r[i].lo <= c->r[m - 1].hi + 1) {
 			if (c->r[i].hi > c->r[m - 1].hi)
@@ -2583,9 +2584,13 @@ int schema_set_load_dir(schema_set *set, const char *dir, sl_error *err)
 		if (path == NULL || uri == NULL) {
 			rc = nomem(err);
 		} else {
+			/* jansson leaves the error code unset on some early exits */
+			memset(&jerr, 0, sizeof(jerr));
 			doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 			if (doc == NULL) {
-				if (json_error_code(&jerr) == json_error_out_of_memory)
+				/* ... and the text empty when lex_init runs out */
+				if (jerr.text[0] == '\0' ||
+				    json_error_code(&jerr) == json_error_out_of_memory)
 					rc = nomem(err);
 				else
 					rc = sl_error_set(err, SL_EINVAL, "%s:%d:%d: %s",

@@ -7,7 +7,6 @@
  *
  * Not here: rate limiting per shelter, shared subscriptions (later).
  */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,15 +14,8 @@
 #include "log.h"
 #include "mq.h"
 #include "msg.h"
+#include "stop.h"
 #include "rules.h"
-
-static volatile sig_atomic_t stopping;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
 
 struct ingest {
 	const struct hq_config *cfg;
@@ -259,7 +251,7 @@ static int ingest_batch(struct ingest *in, sl_error *err)
 	int in_txn = 0, rc = 0;
 	int wait_ms = 1000;
 
-	while (!stopping && taken < in->cfg->batch_max &&
+	while (!stop_requested() && taken < in->cfg->batch_max &&
 	       mq_poll(in->mq, wait_ms, &ev) == 1) {
 		if (ev.type != MQ_EV_MESSAGE) {
 			on_status_event(in, &ev);
@@ -361,16 +353,13 @@ static void ingest_teardown(struct ingest *in)
 int ingest_run(const struct hq_config *cfg, sl_error *err)
 {
 	struct ingest in = { 0 };
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	stop_on_signals();
 
 	int rc = ingest_setup(&in, cfg, err);
 	if (rc == 0)
 		log_info("hq %s ingesting municipality %s into %s", SL_VERSION,
 			 cfg->common.municipality, cfg->common.database);
-	while (rc == 0 && !stopping)
+	while (rc == 0 && !stop_requested())
 		rc = ingest_batch(&in, err);
 	log_info("received %llu, stored %llu, duplicate %llu, rejected %llu, "
 		 "acknowledged %llu",

@@ -81,10 +81,9 @@ static int cmd_shelters(const struct hq_config *cfg, int argc, char **argv)
  * schema's rule: validate the presence message hq would send rather than
  * restate it.  The schemas and the item catalogue must load too.
  */
-static int check_config(const struct hq_config *cfg, const char *path,
-			sl_error *err)
+static int check_config(const void *arg, const char *path, sl_error *err)
 {
-	enum log_level lvl;
+	const struct hq_config *cfg = arg;
 	int rc;
 	schema_set *set = schema_set_new();
 	if (set == NULL)
@@ -107,62 +106,30 @@ static int check_config(const struct hq_config *cfg, const char *path,
 	schema_set_free(set);
 	if (rc != 0)
 		return rc;
-	if (log_level_parse(cfg->common.log_level, &lvl) != 0)
-		return sl_error_set(err, SL_EINVAL,
-				    "%s: log_level '%s' is not error, warn, "
-				    "info or debug",
-				    path, cfg->common.log_level);
-	log_set_level(lvl);
-	return 0;
+	return conf_common_apply(&cfg->common, path, err);
 }
 
 int main(int argc, char **argv)
 {
-	const char *path = "/etc/shelterlink/hq.conf";
+	static const struct conf_program prog = {
+		"hq", "/etc/shelterlink/hq.conf", hq_options, NOPTIONS, usage,
+		check_config,
+	};
 	struct hq_config cfg;
-	int check_only = 0, opt, rc;
+	int cmd_at, rc;
 	sl_error err;
 
 	log_init("hq", LOG_LVL_INFO, 0);
-	while ((opt = getopt(argc, argv, "+c:nh")) != -1) {
-		switch (opt) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'n':
-			check_only = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!check_only && optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (conf_load(hq_options, NOPTIONS, &cfg, path, &err) != 0 ||
-	    check_config(&cfg, path, &err) != 0) {
-		fprintf(stderr, "hq: %s\n", err.text);
-		conf_free(hq_options, NOPTIONS, &cfg);
-		return 1;
-	}
-	if (check_only) {
-		printf("configuration OK\n");
-		conf_free(hq_options, NOPTIONS, &cfg);
-		return 0;
-	}
+	if ((rc = conf_main(&prog, argc, argv, &cfg, &cmd_at)) >= 0)
+		return rc;
 
-	const char *cmd = argv[optind];
+	const char *cmd = argv[cmd_at];
 	if (strcmp(cmd, "run") == 0) {
 		rc = ingest_run(&cfg, &err) == 0 ? 0 : 1;
 		if (rc)
 			log_error("%s", err.text);
 	} else if (strcmp(cmd, "shelters") == 0) {
-		rc = cmd_shelters(&cfg, argc - optind, argv + optind);
+		rc = cmd_shelters(&cfg, argc - cmd_at, argv + cmd_at);
 	} else {
 		fprintf(stderr, "hq: unknown command '%s'\n", cmd);
 		usage(stderr);

@@ -83,18 +83,13 @@ static schema_set *load_schemas(const struct agent_config *cfg, sl_error *err)
  * restate the schema's patterns here, validate the birth message the
  * agent would send.
  */
-static int check_config(const struct agent_config *cfg, const char *path,
-			sl_error *err)
+static int check_config(const void *arg, const char *path, sl_error *err)
 {
-	enum log_level lvl;
+	const struct agent_config *cfg = arg;
 	char now[32];
 
-	if (log_level_parse(cfg->common.log_level, &lvl) != 0)
-		return sl_error_set(err, SL_EINVAL,
-				    "%s: log_level '%s' is not error, warn, "
-				    "info or debug",
-				    path, cfg->common.log_level);
-	log_set_level(lvl);
+	if (conf_common_apply(&cfg->common, path, err) != 0)
+		return SL_EINVAL;
 	schema_set *set = load_schemas(cfg, err);
 	if (set == NULL)
 		return SL_EINVAL;
@@ -205,46 +200,20 @@ static int cmd_status(const struct agent_config *cfg, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	const char *path = "/etc/shelterlink/agent.conf";
+	static const struct conf_program prog = {
+		"shelter-agent", "/etc/shelterlink/agent.conf", agent_options,
+		NOPTIONS, usage, check_config,
+	};
 	struct agent_config cfg;
-	int check_only = 0, opt, rc;
-	sl_error err;
+	int cmd_at, rc;
 
 	log_init("shelter-agent", LOG_LVL_INFO, 0);
-	while ((opt = getopt(argc, argv, "+c:nh")) != -1) {
-		switch (opt) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'n':
-			check_only = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!check_only && optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (conf_load(agent_options, NOPTIONS, &cfg, path, &err) != 0 ||
-	    check_config(&cfg, path, &err) != 0) {
-		fprintf(stderr, "shelter-agent: %s\n", err.text);
-		conf_free(agent_options, NOPTIONS, &cfg);
-		return 1;
-	}
-	if (check_only) {
-		printf("configuration OK\n");
-		conf_free(agent_options, NOPTIONS, &cfg);
-		return 0;
-	}
-	const char *cmd = argv[optind];
-	int cargc = argc - optind;
-	char **cargv = argv + optind;
+	if ((rc = conf_main(&prog, argc, argv, &cfg, &cmd_at)) >= 0)
+		return rc;
+
+	const char *cmd = argv[cmd_at];
+	int cargc = argc - cmd_at;
+	char **cargv = argv + cmd_at;
 	if (strcmp(cmd, "report") == 0)
 		rc = cmd_report(&cfg, cargc, cargv);
 	else if (strcmp(cmd, "run") == 0)

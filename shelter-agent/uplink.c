@@ -9,7 +9,6 @@
  * Nothing about what was sent is persisted: after a restart everything
  * unacknowledged goes again and HQ deduplicates on (shelter_id, seq).
  */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,15 +16,8 @@
 #include "log.h"
 #include "mq.h"
 #include "msg.h"
+#include "stop.h"
 #include "topic.h"
-
-static volatile sig_atomic_t stopping;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
 
 struct uplink {
 	const struct agent_config *cfg;
@@ -270,14 +262,11 @@ int uplink_run(const struct agent_config *cfg, const struct uplink_options *o,
 	       sl_error *err)
 {
 	struct uplink u = { 0 };
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	stop_on_signals();
 	time_t deadline = o->timeout_s ? time(NULL) + o->timeout_s : 0;
 
 	int rc = uplink_setup(&u, cfg, err);
-	while (rc == 0 && !stopping) {
+	while (rc == 0 && !stop_requested()) {
 		struct mq_event ev;
 		time_t now = time(NULL);
 		if (o->until_acked && outbox_empty(&u))

@@ -11,18 +11,24 @@ HQ="$ROOT/$BUILD/hq"
 MUNI=172022
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/sl-test.XXXXXX")
+# SL_VALGRIND=1 runs every program under valgrind (through wrappers, so
+# "$HQ" stays one word); any valgrind error fails the run.
+if [ "${SL_VALGRIND:-0}" = 1 ]; then
+	mkdir -p "$T/bin"
+	for prog in hq shelter-agent; do
+		printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "%s" "$@"\n' \
+			"$ROOT/$BUILD/$prog" >"$T/bin/$prog"
+		chmod +x "$T/bin/$prog"
+	done
+	AGENT="$T/bin/shelter-agent"
+	HQ="$T/bin/hq"
+fi
 PIDS=()
 TESTNO=0
 FAILURES=0
 
 cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
+	stop_all
 	if [ "$FAILURES" -gt 0 ]; then
 		for f in "$T"/*.log; do
 			[ -f "$f" ] || continue
@@ -56,7 +62,22 @@ eventually() {
 	not_ok "$desc (not true within ${secs}s)"
 	return 1
 }
+stop_all() {
+	local pid
+	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+	PIDS=()
+}
+
+# done_testing: stops the daemons, fails on any sanitizer or valgrind
+# report in their logs, prints the plan; exit status says if all passed.
 done_testing() {
+	stop_all
+	if grep -qE 'Sanitizer|runtime error|^==[0-9]+== ' "$T"/*.log 2>/dev/null; then
+		not_ok "daemon logs free of sanitizer and valgrind reports"
+	else
+		ok "daemon logs free of sanitizer and valgrind reports"
+	fi
 	echo "1..$TESTNO"
 	[ "$FAILURES" -eq 0 ]
 }
