@@ -80,6 +80,7 @@ int main(int argc, char **argv)
 			status = 2;
 			continue;
 		}
+		memset(&jerr, 0, sizeof(jerr));
 		doc = json_load_file(argv[i], JSON_REJECT_DUPLICATES, &jerr);
 		if (doc == NULL) {
 			if (json_error_code(&jerr) == json_error_cannot_open_file) {

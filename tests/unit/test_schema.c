@@ -34,7 +34,7 @@ static json_t *J(const char *text)
 	for (p = s; *p != '\0'; p++)
 		if (*p == '\'')
 			*p = '"';
-	j = json_loads(s, JSON_REJECT_DUPLICATES, &jerr);
+	j = json_loads(s, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (j == NULL)
 		fail_msg("bad test JSON: %s: %s", jerr.text, s);
 	free(s);
@@ -389,7 +389,7 @@ static void test_patterns(void **state)
 	assert_int_equal(check(set, "urn:t:re", "{'kana': '\xe3\x83\x92'}", &f),
 			 SL_ESCHEMA);
 	assert_string_equal(f.keyword, "pattern");
-	assert_int_equal(check(set, "urn:t:re", "{'not': '\xe9\x81\xbf1'}", NULL), 0);
+	assert_int_equal(check(set, "urn:t:re", "{'not': '\xe9\x81\xbf" "1'}", NULL), 0);
 	assert_int_equal(check(set, "urn:t:re", "{'lit': 'xaZb.c{d}'}", NULL), 0);
 	assert_int_equal(check(set, "urn:t:re", "{'lit': 'aZbxc{d}'}", NULL), SL_ESCHEMA);
 
@@ -494,6 +494,8 @@ static void test_load_dir(void **state)
 	assert_contains(err.text, "/nonexistent/dir");
 	schema_set_free(set);
 	remove_file("zbad.schema.json");
+	remove_file("local.schema.json");
+	remove_file("notes.txt");
 }
 
 /* Validation from many threads on one set gives the same answers. */
@@ -596,6 +598,7 @@ static int alloc_cycle(json_t *defs, json_t *status, json_t *good, json_t *bad,
 	schema_set *set;
 	schema_failure f;
 	sl_error err = { "" };
+	const char *q;
 	int rc, nomem = 0;
 
 	set = schema_set_new();
@@ -626,7 +629,17 @@ static int alloc_cycle(json_t *defs, json_t *status, json_t *good, json_t *bad,
 	if (set == NULL)
 		return SL_ENOMEM;
 	rc = schema_set_load_dir(set, dir, &err);
-	assert_true(rc == 0 || rc == SL_ENOMEM);
+	/*
+	 * jansson's decoder reports some allocation failures as syntax errors
+	 * (a token it cannot allocate is "invalid"), so a decode error
+	 * ("file:line:column: ...") on these well-formed files counts as an
+	 * injected failure; the last, uninjected round proves them well formed.
+	 */
+	q = strstr(err.text, ".schema.json:");
+	if (rc == SL_EINVAL && q != NULL && q[strlen(".schema.json:")] != ' ')
+		rc = SL_ENOMEM;
+	if (rc != 0 && rc != SL_ENOMEM)
+		fail_msg("load_dir: %s", err.text);
 	nomem |= rc == SL_ENOMEM;
 	if (rc == 0) {
 		rc = schema_validate_ex(set, "status", good, &f);
