@@ -20,7 +20,7 @@
  */
 #include "schema.h"
 
-#include "alloc.h"
+#include "mem.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -96,8 +96,8 @@ struct pprop {
 struct dep {
 	const char *name;
 	size_t len;
-	struct node *schema;  /* schema form, or */
-	const json_t *names;  /* array of required property names */
+	struct node *schema; /* schema form, or */
+	const json_t *names; /* array of required property names */
 };
 
 /*
@@ -107,13 +107,13 @@ struct dep {
  */
 struct node {
 	struct node *next; /* the set's list of every node */
-	unsigned gen;      /* the add that created it, for rollback */
-	int boolean;       /* -1 object schema, 0 the false, 1 the true schema */
+	unsigned gen;	   /* the add that created it, for rollback */
+	int boolean;	   /* -1: an object schema; 0/1: false/true */
 	const json_t *json;
 
-	char *ref;                  /* absolute $ref URI; siblings ignored */
-	char *ref_where;            /* "document: /pointer", for errors */
-	const struct node *target;  /* NULL until resolved */
+	char *ref;		   /* absolute $ref URI; siblings ignored */
+	char *ref_where;	   /* "document: /pointer", for errors */
+	const struct node *target; /* NULL until resolved */
 
 	unsigned types; /* 0: any */
 	const json_t *enum_values, *const_value;
@@ -122,8 +122,8 @@ struct node {
 	json_int_t max_length, min_length; /* -1 when absent */
 	struct pattern pattern;
 
-	struct node *items;  /* schema form of items */
-	struct list tuple;   /* array form of items */
+	struct node *items; /* schema form of items */
+	struct list tuple;  /* array form of items */
 	int has_tuple;
 	struct node *additional_items;
 	json_int_t max_items, min_items;
@@ -132,7 +132,7 @@ struct node {
 
 	json_int_t max_props, min_props;
 	const json_t *required;
-	const json_t *properties; /* for additionalProperties' membership test */
+	const json_t *properties; /* names additionalProperties skips */
 	struct prop *props;
 	size_t n_props;
 	struct pprop *pprops;
@@ -303,14 +303,21 @@ static int hex_value(int c)
 static const char *json_kind(const json_t *j)
 {
 	switch (json_typeof(j)) {
-	case JSON_OBJECT: return "object";
-	case JSON_ARRAY: return "array";
-	case JSON_STRING: return "string";
-	case JSON_INTEGER: return "integer";
-	case JSON_REAL: return "number";
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+		return "integer";
+	case JSON_REAL:
+		return "number";
 	case JSON_TRUE:
-	case JSON_FALSE: return "boolean";
-	case JSON_NULL: return "null";
+	case JSON_FALSE:
+		return "boolean";
+	case JSON_NULL:
+		return "null";
 	}
 	return "?";
 }
@@ -321,7 +328,8 @@ static void fmt_number(const json_t *v, char *buf, size_t size)
 	double d;
 
 	if (json_is_integer(v)) {
-		snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		snprintf(buf, size, "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(v));
 		return;
 	}
 	d = json_real_value(v);
@@ -386,7 +394,7 @@ static void path_put(struct pbuf *b, const struct path *p)
 		else if (c == '/')
 			pb_puts(b, "~1");
 		else if (c == '\0')
-			pb_puts(b, "\\u0000"); /* display only: keeps the C string whole */
+			pb_puts(b, "\\u0000"); /* display only */
 		else
 			pb_putc(b, c);
 	}
@@ -395,7 +403,7 @@ static void path_put(struct pbuf *b, const struct path *p)
 /* Renders `p` ("" for the root); a too-long pointer ends in "...". */
 static void path_render(const struct path *p, char *buf, size_t size)
 {
-	struct pbuf b = { buf, size, 0, 0 };
+	struct pbuf b = {buf, size, 0, 0};
 
 	path_put(&b, p);
 	buf[b.pos] = '\0';
@@ -428,8 +436,9 @@ static void uri_split(const char *s, struct uri *u)
 	memset(u, 0, sizeof(*u));
 	if (is_alpha((unsigned char)*p)) {
 		q = p + 1;
-		while (is_alpha((unsigned char)*q) || is_digit((unsigned char)*q) ||
-		       *q == '+' || *q == '-' || *q == '.')
+		while (is_alpha((unsigned char)*q) ||
+		       is_digit((unsigned char)*q) || *q == '+' || *q == '-' ||
+		       *q == '.')
 			q++;
 		if (*q == ':') {
 			uri_set(u, U_SCHEME, p, (size_t)(q - p));
@@ -518,7 +527,7 @@ static void remove_dots(struct sbuf *out, const char *path, size_t n)
 static char *uri_resolve(const char *base, const char *ref)
 {
 	struct uri b, r;
-	struct sbuf t = { 0 }, m = { 0 };
+	struct sbuf t = {0}, m = {0};
 	const struct uri *q = &r;
 
 	uri_split(ref, &r);
@@ -796,25 +805,30 @@ struct cls {
 struct rx {
 	const char *p, *end;
 	struct sbuf *out;
-	int code;       /* SL_EINVAL (bad syntax) or SL_EUNSUPPORTED */
+	int code; /* SL_EINVAL (bad syntax) or SL_EUNSUPPORTED */
 	char why[128];
 };
 
 #define MAX_CP 0x10FFFF
 
-static const struct range set_d[] = { { '0', '9' } };
+static const struct range set_d[] = {{'0', '9'}};
 static const struct range set_w[] = {
-	{ '0', '9' }, { 'A', 'Z' }, { '_', '_' }, { 'a', 'z' },
+	{'0', '9'},
+	{'A', 'Z'},
+	{'_', '_'},
+	{'a', 'z'},
 };
 /* ECMA \s: WhiteSpace and LineTerminator, sorted. */
 static const struct range set_s[] = {
-	{ 0x09, 0x0d }, { 0x20, 0x20 }, { 0xa0, 0xa0 }, { 0x1680, 0x1680 },
-	{ 0x2000, 0x200a }, { 0x2028, 0x2029 }, { 0x202f, 0x202f },
-	{ 0x205f, 0x205f }, { 0x3000, 0x3000 }, { 0xfeff, 0xfeff },
+	{0x09, 0x0d},	  {0x20, 0x20},	    {0xa0, 0xa0},     {0x1680, 0x1680},
+	{0x2000, 0x200a}, {0x2028, 0x2029}, {0x202f, 0x202f}, {0x205f, 0x205f},
+	{0x3000, 0x3000}, {0xfeff, 0xfeff},
 };
 /* What ECMA '.' does not match (no s flag): line terminators. */
 static const struct range set_dot[] = {
-	{ 0x0a, 0x0a }, { 0x0d, 0x0d }, { 0x2028, 0x2029 },
+	{0x0a, 0x0a},
+	{0x0d, 0x0d},
+	{0x2028, 0x2029},
 };
 
 static int rx_fail(struct rx *x, int code, const char *fmt, ...)
@@ -952,7 +966,7 @@ static int range_cmp(const void *a, const void *b)
 static void cls_normalize(struct cls *c, int negate)
 {
 	size_t i, m = 0;
-	struct cls inv = { 0 };
+	struct cls inv = {0};
 
 	if (c->n > 1)
 		qsort(c->r, c->n, sizeof(*c->r), range_cmp);
@@ -997,7 +1011,7 @@ static void emit_byte_range(struct sbuf *out, unsigned char lo,
 static void emit_utf8_range(struct sbuf *out, uint32_t lo, uint32_t hi,
 			    int *first)
 {
-	static const uint32_t limits[] = { 0x7f, 0x7ff, 0xffff };
+	static const uint32_t limits[] = {0x7f, 0x7ff, 0xffff};
 	unsigned char a[4], b[4];
 	size_t i, n;
 	uint32_t m;
@@ -1035,9 +1049,13 @@ static void emit_utf8_range(struct sbuf *out, uint32_t lo, uint32_t hi,
 		emit_byte_range(out, a[i], b[i]);
 }
 
-static int is_bracket_special(uint32_t c)
+/* Index of ']', '[', '^', '-' (special in a POSIX bracket), else -1. */
+static int bracket_special(uint32_t c)
 {
-	return c == ']' || c == '-' || c == '^' || c == '[';
+	static const char specials[] = "][^-";
+	const char *p = c < 0x80 && c != 0 ? strchr(specials, (int)c) : NULL;
+
+	return p != NULL ? (int)(p - specials) : -1;
 }
 
 /*
@@ -1048,22 +1066,18 @@ static int is_bracket_special(uint32_t c)
 static void emit_ascii_bracket(struct sbuf *out, const struct range *r,
 			       size_t n)
 {
-	int has[4] = { 0, 0, 0, 0 }; /* ] [ ^ - */
-	struct sbuf body = { 0 };
+	int has[4] = {0, 0, 0, 0}; /* ] [ ^ - */
+	struct sbuf body = {0};
 	uint32_t lo, hi;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		lo = r[i].lo;
 		hi = r[i].hi;
-		while (lo <= hi && is_bracket_special(lo)) {
-			has[lo == ']' ? 0 : lo == '[' ? 1 : lo == '^' ? 2 : 3] = 1;
-			lo++;
-		}
-		while (lo <= hi && is_bracket_special(hi)) {
-			has[hi == ']' ? 0 : hi == '[' ? 1 : hi == '^' ? 2 : 3] = 1;
-			hi--;
-		}
+		while (lo <= hi && bracket_special(lo) >= 0)
+			has[bracket_special(lo++)] = 1;
+		while (lo <= hi && bracket_special(hi) >= 0)
+			has[bracket_special(hi--)] = 1;
 		if (lo > hi)
 			continue;
 		sb_putc(&body, (char)lo);
@@ -1103,7 +1117,7 @@ static void emit_ascii_bracket(struct sbuf *out, const struct range *r,
 /* Emits a class of code points as one ERE atom. */
 static int cls_emit(struct rx *x, struct cls *c, int negate)
 {
-	struct cls k = { 0 };
+	struct cls k = {0};
 	size_t i, n_ascii = 0;
 	int first = 1;
 
@@ -1174,7 +1188,7 @@ static void rx_literal(struct rx *x, uint32_t cp)
 	size_t n;
 
 	if (cp >= 0x80) {
-		/* Parenthesized so a quantifier applies to the whole character. */
+		/* Parenthesized: a quantifier must take the whole character. */
 		n = utf8_encode(cp, b);
 		sb_putc(x->out, '(');
 		sb_add(x->out, (const char *)b, n);
@@ -1198,7 +1212,8 @@ static int rx_hex(struct rx *x, int digits, uint32_t *out)
 	for (i = 0; i < digits; i++) {
 		h = hex_value(rx_peek(x, (size_t)i));
 		if (h < 0)
-			return rx_fail(x, SL_EINVAL, "invalid hexadecimal escape");
+			return rx_fail(x, SL_EINVAL,
+				       "invalid hexadecimal escape");
 		v = v * 16 + (uint32_t)h;
 	}
 	x->p += digits;
@@ -1221,7 +1236,12 @@ static int rx_escape(struct rx *x, int in_class, uint32_t *cp, int *cls)
 		return rx_fail(x, SL_EINVAL, "pattern ends with a backslash");
 	c = rx_next(x);
 	switch (c) {
-	case 'd': case 'D': case 'w': case 'W': case 's': case 'S':
+	case 'd':
+	case 'D':
+	case 'w':
+	case 'W':
+	case 's':
+	case 'S':
 		*cls = (int)c;
 		return ESC_CLASS;
 	case 'b':
@@ -1240,26 +1260,46 @@ static int rx_escape(struct rx *x, int in_class, uint32_t *cp, int *cls)
 				       "octal escapes are not supported");
 		*cp = 0;
 		return ESC_CHAR;
-	case '1': case '2': case '3': case '4': case '5':
-	case '6': case '7': case '8': case '9':
+	case '1':
+	case '2':
+	case '3':
+	case '4':
+	case '5':
+	case '6':
+	case '7':
+	case '8':
+	case '9':
 		return rx_fail(x, SL_EUNSUPPORTED,
 			       "backreference \\%c has no POSIX ERE equivalent",
 			       (char)c);
 	case 'k':
-		return rx_fail(x, SL_EUNSUPPORTED,
-			       "named backreference \\k has no POSIX ERE equivalent");
+		return rx_fail(
+			x, SL_EUNSUPPORTED,
+			"named backreference \\k has no POSIX ERE equivalent");
 	case 'p':
 	case 'P':
-		return rx_fail(x, SL_EUNSUPPORTED,
-			       "Unicode property escapes \\p{...} are not supported");
-	case 't': *cp = '\t'; return ESC_CHAR;
-	case 'n': *cp = '\n'; return ESC_CHAR;
-	case 'v': *cp = '\v'; return ESC_CHAR;
-	case 'f': *cp = '\f'; return ESC_CHAR;
-	case 'r': *cp = '\r'; return ESC_CHAR;
+		return rx_fail(
+			x, SL_EUNSUPPORTED,
+			"Unicode property escapes \\p{...} are not supported");
+	case 't':
+		*cp = '\t';
+		return ESC_CHAR;
+	case 'n':
+		*cp = '\n';
+		return ESC_CHAR;
+	case 'v':
+		*cp = '\v';
+		return ESC_CHAR;
+	case 'f':
+		*cp = '\f';
+		return ESC_CHAR;
+	case 'r':
+		*cp = '\r';
+		return ESC_CHAR;
 	case 'c':
 		if (!is_alpha(rx_peek(x, 0)))
-			return rx_fail(x, SL_EINVAL, "\\c must be followed by a letter");
+			return rx_fail(x, SL_EINVAL,
+				       "\\c must be followed by a letter");
 		*cp = rx_next(x) & 0x1f;
 		return ESC_CHAR;
 	case 'x':
@@ -1270,12 +1310,14 @@ static int rx_escape(struct rx *x, int in_class, uint32_t *cp, int *cls)
 		if (rx_peek(x, 0) == '{') {
 			x->p++;
 			lo = 0;
-			while ((h = hex_value(rx_peek(x, 0))) >= 0 && lo <= MAX_CP) {
+			while ((h = hex_value(rx_peek(x, 0))) >= 0 &&
+			       lo <= MAX_CP) {
 				lo = lo * 16 + (uint32_t)h;
 				x->p++;
 			}
 			if (rx_peek(x, 0) != '}' || lo > MAX_CP)
-				return rx_fail(x, SL_EINVAL, "invalid \\u{...} escape");
+				return rx_fail(x, SL_EINVAL,
+					       "invalid \\u{...} escape");
 			x->p++;
 			*cp = lo;
 		} else if (rx_hex(x, 4, cp) < 0) {
@@ -1286,16 +1328,19 @@ static int rx_escape(struct rx *x, int in_class, uint32_t *cp, int *cls)
 			const char *save = x->p;
 
 			x->p += 2;
-			if (rx_hex(x, 4, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
-				*cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
+			if (rx_hex(x, 4, &lo) == 0 && lo >= 0xdc00 &&
+			    lo <= 0xdfff) {
+				*cp = 0x10000 + ((*cp - 0xd800) << 10) +
+				      (lo - 0xdc00);
 				return ESC_CHAR;
 			}
 			x->p = save;
 		}
 		if (*cp >= 0xd800 && *cp <= 0xdfff)
-			return rx_fail(x, SL_EUNSUPPORTED,
-				       "lone surrogate \\u%04X cannot occur in UTF-8",
-				       (unsigned)*cp);
+			return rx_fail(
+				x, SL_EUNSUPPORTED,
+				"lone surrogate \\u%04X cannot occur in UTF-8",
+				(unsigned)*cp);
 		return ESC_CHAR;
 	default:
 		*cp = c; /* identity escape: \. \/ \- \\ ... */
@@ -1325,7 +1370,7 @@ static int rx_class_atom(struct rx *x, struct cls *c, uint32_t *cp)
 
 static int rx_bracket(struct rx *x)
 {
-	struct cls c = { 0 };
+	struct cls c = {0};
 	int negate = 0, kind, rc = 0;
 	uint32_t lo, hi;
 
@@ -1335,7 +1380,8 @@ static int rx_bracket(struct rx *x)
 	}
 	for (;;) {
 		if (x->p >= x->end) {
-			rc = rx_fail(x, SL_EINVAL, "unterminated character class");
+			rc = rx_fail(x, SL_EINVAL,
+				     "unterminated character class");
 			goto out;
 		}
 		if (*x->p == ']') {
@@ -1364,7 +1410,8 @@ static int rx_bracket(struct rx *x)
 			}
 			if (hi < lo) {
 				rc = rx_fail(x, SL_EINVAL,
-					     "range out of order in character class");
+					     "range out of order in character "
+					     "class");
 				goto out;
 			}
 			cls_add(&c, lo, hi);
@@ -1422,7 +1469,8 @@ static int rx_brace(struct rx *x)
 			       "repetition count above %d is not supported",
 			       RE_DUP_MAX);
 	if (has_hi && hi < lo)
-		return rx_fail(x, SL_EINVAL, "numbers out of order in {} quantifier");
+		return rx_fail(x, SL_EINVAL,
+			       "numbers out of order in {} quantifier");
 	if (!has_comma)
 		snprintf(buf, sizeof(buf), "{%lu}", lo);
 	else if (!has_hi)
@@ -1447,21 +1495,26 @@ static int rx_group(struct rx *x)
 		if (c1 == ':') {
 			x->p += 2;
 		} else if (c1 == '=' || c1 == '!') {
-			return rx_fail(x, SL_EUNSUPPORTED,
-				       "lookahead (?%c has no POSIX ERE equivalent",
-				       (char)c1);
+			return rx_fail(
+				x, SL_EUNSUPPORTED,
+				"lookahead (?%c has no POSIX ERE equivalent",
+				(char)c1);
 		} else if (c1 == '<' && (c2 == '=' || c2 == '!')) {
-			return rx_fail(x, SL_EUNSUPPORTED,
-				       "lookbehind (?<%c has no POSIX ERE equivalent",
-				       (char)c2);
+			return rx_fail(
+				x, SL_EUNSUPPORTED,
+				"lookbehind (?<%c has no POSIX ERE equivalent",
+				(char)c2);
 		} else if (c1 == '<') {
-			const char *gt = memchr(x->p, '>', (size_t)(x->end - x->p));
+			const char *gt =
+				memchr(x->p, '>', (size_t)(x->end - x->p));
 
 			if (gt == NULL)
-				return rx_fail(x, SL_EINVAL, "unterminated group name");
+				return rx_fail(x, SL_EINVAL,
+					       "unterminated group name");
 			x->p = gt + 1;
 		} else {
-			return rx_fail(x, SL_EUNSUPPORTED, "unsupported group syntax (?%c",
+			return rx_fail(x, SL_EUNSUPPORTED,
+				       "unsupported group syntax (?%c",
 				       c1 < 0 ? ' ' : (char)c1);
 		}
 	}
@@ -1489,7 +1542,8 @@ static int rx_translate(struct rx *x)
 				sl_free(c.r);
 			} else if (cp == 0) {
 				return rx_fail(x, SL_EUNSUPPORTED,
-					       "NUL cannot be matched outside a class");
+					       "NUL cannot be matched outside "
+					       "a class");
 			} else {
 				rx_literal(x, cp);
 			}
@@ -1500,7 +1554,8 @@ static int rx_translate(struct rx *x)
 			break;
 		case '.':
 			memset(&c, 0, sizeof(c));
-			cls_add_set(&c, set_dot, sizeof(set_dot) / sizeof(set_dot[0]), 0);
+			cls_add_set(&c, set_dot,
+				    sizeof(set_dot) / sizeof(set_dot[0]), 0);
 			cls_emit(x, &c, 1);
 			sl_free(c.r);
 			break;
@@ -1566,11 +1621,10 @@ static int nomem(sl_error *err)
 	return sl_error_set(err, SL_ENOMEM, "out of memory");
 }
 
-static int pattern_compile(struct cctx *c, struct pattern *pat,
-			   const char *src, size_t len, const struct path *at,
-			   const char *kw)
+static int pattern_compile(struct cctx *c, struct pattern *pat, const char *src,
+			   size_t len, const struct path *at, const char *kw)
 {
-	struct sbuf out = { 0 };
+	struct sbuf out = {0};
 	struct rx x;
 	locale_t old;
 	char *ere, msg[128];
@@ -1581,7 +1635,8 @@ static int pattern_compile(struct cctx *c, struct pattern *pat,
 	x.end = src + len;
 	x.out = &out;
 	if (memchr(src, '\0', len) != NULL)
-		return cerr(c, SL_EUNSUPPORTED, at, "%s contains a NUL character", kw);
+		return cerr(c, SL_EUNSUPPORTED, at,
+			    "%s contains a NUL character", kw);
 	if (rx_translate(&x) < 0) {
 		sl_free(out.s);
 		return cerr(c, x.code, at, "%s \"%s\": %s", kw, src, x.why);
@@ -1599,8 +1654,9 @@ static int pattern_compile(struct cctx *c, struct pattern *pat,
 			sl_free(ere);
 			return nomem(c->err);
 		}
-		rc = cerr(c, SL_EINVAL, at, "%s \"%s\" (as POSIX ERE \"%s\"): %s",
-			  kw, src, ere, msg);
+		rc = cerr(c, SL_EINVAL, at,
+			  "%s \"%s\" (as POSIX ERE \"%s\"): %s", kw, src, ere,
+			  msg);
 		sl_free(ere);
 		return rc;
 	}
@@ -1619,8 +1675,8 @@ typedef int kw_fn(struct cctx *c, const struct keyword *k, struct node *n,
 
 struct keyword {
 	const char *name;
-	kw_fn *fn;     /* NULL: a draft-07 keyword we refuse */
-	size_t off;    /* field of struct node the handler fills */
+	kw_fn *fn;  /* NULL: a draft-07 keyword we refuse */
+	size_t off; /* field of struct node the handler fills */
 };
 
 #define FIELD(n, k, type) ((type *)(void *)((char *)(n) + (k)->off))
@@ -1695,7 +1751,8 @@ static int kw_number(struct cctx *c, const struct keyword *k, struct node *n,
 		return cerr(c, SL_EINVAL, at, "%s must be a number", k->name);
 	if (k->off == offsetof(struct node, multiple_of) &&
 	    json_number_value(v) <= 0)
-		return cerr(c, SL_EINVAL, at, "multipleOf must be greater than 0");
+		return cerr(c, SL_EINVAL, at,
+			    "multipleOf must be greater than 0");
 	*FIELD(n, k, const json_t *) = v;
 	return 0;
 }
@@ -1724,8 +1781,8 @@ static int kw_count(struct cctx *c, const struct keyword *k, struct node *n,
 {
 	(void)base;
 	if (get_count(v, FIELD(n, k, json_int_t)) < 0)
-		return cerr(c, SL_EINVAL, at, "%s must be a non-negative integer",
-			    k->name);
+		return cerr(c, SL_EINVAL, at,
+			    "%s must be a non-negative integer", k->name);
 	return 0;
 }
 
@@ -1756,13 +1813,16 @@ static int kw_type(struct cctx *c, const struct keyword *k, struct node *n,
 	}
 	if (!json_is_array(v) || json_array_size(v) == 0)
 		return cerr(c, SL_EINVAL, at,
-			    "type must be a string or a non-empty array of strings");
-	json_array_foreach(v, i, e) {
+			    "type must be a string or a non-empty array of "
+			    "strings");
+	json_array_foreach (v, i, e) {
 		bit = json_is_string(e) ? type_bit(json_string_value(e)) : 0;
 		if (bit == 0)
-			return cerr(c, SL_EINVAL, at, "type[%zu] is not a type name", i);
+			return cerr(c, SL_EINVAL, at,
+				    "type[%zu] is not a type name", i);
 		if (n->types & bit)
-			return cerr(c, SL_EINVAL, at, "type[%zu] repeats \"%s\"", i,
+			return cerr(c, SL_EINVAL, at,
+				    "type[%zu] repeats \"%s\"", i,
 				    json_string_value(e));
 		n->types |= bit;
 	}
@@ -1788,7 +1848,7 @@ static int kw_schema(struct cctx *c, const struct keyword *k, struct node *n,
 static int compile_list(struct cctx *c, const json_t *v, const char *base,
 			const struct path *at, struct list *l)
 {
-	struct path p = { at, NULL, 0, 0, 0 };
+	struct path p = {at, NULL, 0, 0, 0};
 	size_t i;
 	int rc;
 
@@ -1811,8 +1871,8 @@ static int kw_schema_list(struct cctx *c, const struct keyword *k,
 			  const struct path *at)
 {
 	if (!json_is_array(v) || json_array_size(v) == 0)
-		return cerr(c, SL_EINVAL, at, "%s must be a non-empty array of schemas",
-			    k->name);
+		return cerr(c, SL_EINVAL, at,
+			    "%s must be a non-empty array of schemas", k->name);
 	return compile_list(c, v, base, at, FIELD(n, k, struct list));
 }
 
@@ -1834,15 +1894,18 @@ static int check_names(struct cctx *c, const json_t *v, const struct path *at,
 	size_t i, j;
 
 	if (!json_is_array(v))
-		return cerr(c, SL_EINVAL, at, "%s must be an array of strings", what);
+		return cerr(c, SL_EINVAL, at, "%s must be an array of strings",
+			    what);
 	for (i = 0; i < json_array_size(v); i++) {
 		const json_t *e = json_array_get(v, i);
 
 		if (!json_is_string(e))
-			return cerr(c, SL_EINVAL, at, "%s[%zu] must be a string", what, i);
+			return cerr(c, SL_EINVAL, at,
+				    "%s[%zu] must be a string", what, i);
 		for (j = 0; j < i; j++)
 			if (json_equal(e, json_array_get(v, j)))
-				return cerr(c, SL_EINVAL, at, "%s repeats \"%s\"", what,
+				return cerr(c, SL_EINVAL, at,
+					    "%s repeats \"%s\"", what,
 					    json_string_value(e));
 	}
 	return 0;
@@ -1864,7 +1927,7 @@ static int kw_required(struct cctx *c, const struct keyword *k, struct node *n,
 static int kw_map(struct cctx *c, const struct keyword *k, struct node *n,
 		  const json_t *v, const char *base, const struct path *at)
 {
-	struct path p = { at, NULL, 0, 0, 0 };
+	struct path p = {at, NULL, 0, 0, 0};
 	size_t count, i = 0;
 	struct node *sub;
 	void *it;
@@ -1896,7 +1959,8 @@ static int kw_map(struct cctx *c, const struct keyword *k, struct node *n,
 
 		p.key = key;
 		p.len = len;
-		if (k->off == offsetof(struct node, deps) && json_is_array(sv)) {
+		if (k->off == offsetof(struct node, deps) &&
+		    json_is_array(sv)) {
 			rc = check_names(c, sv, &p, "dependencies");
 			if (rc != 0)
 				return rc;
@@ -1934,53 +1998,53 @@ static int kw_map(struct cctx *c, const struct keyword *k, struct node *n,
 
 /* Every draft-07 keyword, sorted by name for the reader, not for lookup. */
 static const struct keyword keywords[] = {
-	{ "$comment", kw_string, 0 },
-	{ "$id", kw_string, 0 },      /* applied by compile() */
-	{ "$ref", kw_nothing, 0 },    /* applied by compile() */
-	{ "$schema", kw_dollar_schema, 0 },
-	{ "additionalItems", kw_schema, OFF(additional_items) },
-	{ "additionalProperties", kw_schema, OFF(additional_props) },
-	{ "allOf", kw_schema_list, OFF(all_of) },
-	{ "anyOf", kw_schema_list, OFF(any_of) },
-	{ "const", kw_value, OFF(const_value) },
-	{ "contains", kw_schema, OFF(contains) },
-	{ "contentEncoding", NULL, 0 },
-	{ "contentMediaType", NULL, 0 },
-	{ "default", kw_nothing, 0 },
+	{"$comment", kw_string, 0},
+	{"$id", kw_string, 0},	 /* applied by compile() */
+	{"$ref", kw_nothing, 0}, /* applied by compile() */
+	{"$schema", kw_dollar_schema, 0},
+	{"additionalItems", kw_schema, OFF(additional_items)},
+	{"additionalProperties", kw_schema, OFF(additional_props)},
+	{"allOf", kw_schema_list, OFF(all_of)},
+	{"anyOf", kw_schema_list, OFF(any_of)},
+	{"const", kw_value, OFF(const_value)},
+	{"contains", kw_schema, OFF(contains)},
+	{"contentEncoding", NULL, 0},
+	{"contentMediaType", NULL, 0},
+	{"default", kw_nothing, 0},
 	/* definitions are compiled for their checks and as $ref targets */
-	{ "definitions", kw_map, OFF(json) },
-	{ "dependencies", kw_map, OFF(deps) },
-	{ "description", kw_string, 0 },
-	{ "else", kw_schema, OFF(else_s) },
-	{ "enum", kw_array, OFF(enum_values) },
-	{ "examples", kw_array, 0 },
-	{ "exclusiveMaximum", kw_number, OFF(exclusive_maximum) },
-	{ "exclusiveMinimum", kw_number, OFF(exclusive_minimum) },
-	{ "format", NULL, 0 },
-	{ "if", kw_schema, OFF(if_s) },
-	{ "items", kw_items, 0 },
-	{ "maxItems", kw_count, OFF(max_items) },
-	{ "maxLength", kw_count, OFF(max_length) },
-	{ "maxProperties", kw_count, OFF(max_props) },
-	{ "maximum", kw_number, OFF(maximum) },
-	{ "minItems", kw_count, OFF(min_items) },
-	{ "minLength", kw_count, OFF(min_length) },
-	{ "minProperties", kw_count, OFF(min_props) },
-	{ "minimum", kw_number, OFF(minimum) },
-	{ "multipleOf", kw_number, OFF(multiple_of) },
-	{ "not", kw_schema, OFF(not_s) },
-	{ "oneOf", kw_schema_list, OFF(one_of) },
-	{ "pattern", kw_pattern, 0 },
-	{ "patternProperties", kw_map, OFF(pprops) },
-	{ "properties", kw_map, OFF(props) },
-	{ "propertyNames", kw_schema, OFF(property_names) },
-	{ "readOnly", kw_boolean, 0 },
-	{ "required", kw_required, 0 },
-	{ "then", kw_schema, OFF(then_s) },
-	{ "title", kw_string, 0 },
-	{ "type", kw_type, 0 },
-	{ "uniqueItems", kw_boolean, OFF(unique_items) },
-	{ "writeOnly", kw_boolean, 0 },
+	{"definitions", kw_map, OFF(json)},
+	{"dependencies", kw_map, OFF(deps)},
+	{"description", kw_string, 0},
+	{"else", kw_schema, OFF(else_s)},
+	{"enum", kw_array, OFF(enum_values)},
+	{"examples", kw_array, 0},
+	{"exclusiveMaximum", kw_number, OFF(exclusive_maximum)},
+	{"exclusiveMinimum", kw_number, OFF(exclusive_minimum)},
+	{"format", NULL, 0},
+	{"if", kw_schema, OFF(if_s)},
+	{"items", kw_items, 0},
+	{"maxItems", kw_count, OFF(max_items)},
+	{"maxLength", kw_count, OFF(max_length)},
+	{"maxProperties", kw_count, OFF(max_props)},
+	{"maximum", kw_number, OFF(maximum)},
+	{"minItems", kw_count, OFF(min_items)},
+	{"minLength", kw_count, OFF(min_length)},
+	{"minProperties", kw_count, OFF(min_props)},
+	{"minimum", kw_number, OFF(minimum)},
+	{"multipleOf", kw_number, OFF(multiple_of)},
+	{"not", kw_schema, OFF(not_s)},
+	{"oneOf", kw_schema_list, OFF(one_of)},
+	{"pattern", kw_pattern, 0},
+	{"patternProperties", kw_map, OFF(pprops)},
+	{"properties", kw_map, OFF(props)},
+	{"propertyNames", kw_schema, OFF(property_names)},
+	{"readOnly", kw_boolean, 0},
+	{"required", kw_required, 0},
+	{"then", kw_schema, OFF(then_s)},
+	{"title", kw_string, 0},
+	{"type", kw_type, 0},
+	{"uniqueItems", kw_boolean, OFF(unique_items)},
+	{"writeOnly", kw_boolean, 0},
 };
 
 static const struct keyword *keyword_find(const char *name)
@@ -2002,8 +2066,9 @@ static int res_add(struct cctx *c, const char *uri, size_t len,
 	if (len > 0 && uri[len - 1] == '#')
 		len--;
 	if (res_find(set, uri, len) != NULL)
-		return cerr(c, SL_EINVAL, at, "URI \"%.*s\" is already registered",
-			    (int)len, uri);
+		return cerr(c, SL_EINVAL, at,
+			    "URI \"%.*s\" is already registered", (int)len,
+			    uri);
 	r = grow(set->res, &set->cap_res, set->n_res + 1, sizeof(*set->res));
 	if (r == NULL)
 		return nomem(c->err);
@@ -2025,7 +2090,7 @@ static int res_add(struct cctx *c, const char *uri, size_t len,
 static int id_register(struct cctx *c, const json_t *js, const char *id,
 		       const char *base, const struct path *at, char **own_base)
 {
-	struct path p = { at, "$id", 3, 0, 0 };
+	struct path p = {at, "$id", 3, 0, 0};
 	char *full = uri_resolve(base, id), *hash;
 	size_t alen;
 	int rc = 0;
@@ -2036,7 +2101,8 @@ static int id_register(struct cctx *c, const json_t *js, const char *id,
 	alen = hash ? (size_t)(hash - full) : strlen(full);
 	if (hash != NULL && hash[1] == '/') {
 		rc = cerr(c, SL_EINVAL, &p,
-			  "$id \"%s\" must not have a JSON Pointer fragment", id);
+			  "$id \"%s\" must not have a JSON Pointer fragment",
+			  id);
 	} else {
 		if (strlen(base) != alen || strncmp(base, full, alen) != 0) {
 			rc = res_add(c, full, alen, js, &p);
@@ -2057,9 +2123,9 @@ static int ref_add(struct cctx *c, struct node *n, const char *ref,
 		   const char *base, const struct path *at)
 {
 	schema_set *set = c->set;
-	struct path p = { at, "$ref", 4, 0, 0 };
+	struct path p = {at, "$ref", 4, 0, 0};
 	char where[256];
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	struct node **refs;
 
 	n->ref = uri_resolve(base, ref);
@@ -2122,12 +2188,13 @@ static int compile(struct cctx *c, const json_t *js, const char *base,
 	id = json_object_get(js, "$id");
 	/* draft-07: beside $ref every keyword, $id included, is ignored */
 	if (id != NULL && json_is_string(id) && (root || ref == NULL))
-		rc = id_register(c, js, json_string_value(id), base, at, &own_base);
+		rc = id_register(c, js, json_string_value(id), base, at,
+				 &own_base);
 	if (own_base != NULL)
 		base = own_base;
 	if (rc == 0 && ref != NULL) {
 		if (!json_is_string(ref)) {
-			struct path p = { at, "$ref", 4, 0, 0 };
+			struct path p = {at, "$ref", 4, 0, 0};
 
 			rc = cerr(c, SL_EINVAL, &p, "$ref must be a string");
 		} else {
@@ -2138,8 +2205,8 @@ static int compile(struct cctx *c, const json_t *js, const char *base,
 	 * Keywords beside a $ref are still compiled: they must be known, and
 	 * a JSON Pointer may lead into them ("definitions" beside "$ref").
 	 */
-	json_object_foreach((json_t *)js, key, v) {
-		struct path p = { at, key, strlen(key), 0, 0 };
+	json_object_foreach ((json_t *)js, key, v) {
+		struct path p = {at, key, strlen(key), 0, 0};
 
 		if (rc != 0)
 			break;
@@ -2148,7 +2215,9 @@ static int compile(struct cctx *c, const json_t *js, const char *base,
 			if (set->allow_unknown)
 				continue;
 			rc = cerr(c, SL_EINVAL, &p,
-				  "unknown keyword \"%s\" (not a draft-07 keyword)", key);
+				  "unknown keyword \"%s\" (not a draft-07 "
+				  "keyword)",
+				  key);
 		} else if (k->fn == NULL) {
 			rc = cerr(c, SL_EUNSUPPORTED, &p,
 				  "unsupported keyword \"%s\"", key);
@@ -2222,7 +2291,8 @@ static int pointer_walk(const json_t *start, const char *ptr,
 		for (tl = 0; p < end; p++) {
 			if (*p != '~') {
 				tok[tl++] = *p;
-			} else if (p + 1 < end && (p[1] == '0' || p[1] == '1')) {
+			} else if (p + 1 < end &&
+				   (p[1] == '0' || p[1] == '1')) {
 				tok[tl++] = p[1] == '0' ? '~' : '/';
 				p++;
 			} else {
@@ -2251,9 +2321,12 @@ static int pointer_walk(const json_t *start, const char *ptr,
 		} else if (json_is_array(cur)) {
 			size_t idx = 0;
 
-			for (i = 0; i < tl && is_digit((unsigned char)tok[i]); i++)
-				idx = idx < SIZE_MAX / 10 ? idx * 10 + (size_t)(tok[i] - '0')
-							  : SIZE_MAX;
+			for (i = 0; i < tl && is_digit((unsigned char)tok[i]);
+			     i++)
+				idx = idx < SIZE_MAX / 10
+					      ? idx * 10 +
+							(size_t)(tok[i] - '0')
+					      : SIZE_MAX;
 			if (tl == 0 || i != tl || (tl > 1 && tok[0] == '0'))
 				cur = NULL;
 			else
@@ -2307,13 +2380,14 @@ static int ref_resolve(schema_set *set, struct node *n, sl_error *err)
 		return nomem(err);
 	}
 	if (bad)
-		rc = sl_error_set(err, SL_EINVAL, "%s: $ref \"%s\": bad percent-encoding",
+		rc = sl_error_set(err, SL_EINVAL,
+				  "%s: $ref \"%s\": bad percent-encoding",
 				  n->ref_where, uri);
 	else
 		rc = pointer_walk(r->json, ptr, &target, &base, &why);
 	if (rc == SL_ENOTFOUND)
-		rc = sl_error_set(err, SL_EINVAL, "%s: $ref \"%s\": %s", n->ref_where,
-				  uri, why);
+		rc = sl_error_set(err, SL_EINVAL, "%s: $ref \"%s\": %s",
+				  n->ref_where, uri, why);
 	else if (rc == SL_ENOMEM)
 		rc = nomem(err);
 	if (rc == 0) {
@@ -2321,9 +2395,10 @@ static int ref_resolve(schema_set *set, struct node *n, sl_error *err)
 		if (found != NULL) {
 			n->target = found;
 		} else {
-			/* A location no keyword led to, e.g. under an unknown one. */
-			struct cctx c = { set, r->doc, err };
-			struct path p = { NULL, ptr, strlen(ptr), 0, 1 };
+			/* A location no keyword led to, e.g. under an unknown
+			 * one. */
+			struct cctx c = {set, r->doc, err};
+			struct path p = {NULL, ptr, strlen(ptr), 0, 1};
 
 			rc = compile(&c, target, base, &p, 0, &t);
 			if (rc == 0)
@@ -2420,7 +2495,8 @@ static int alias_add(schema_set *set, const char *name, const json_t *json,
 
 	if (alias_find(set, name) != NULL)
 		return sl_error_set(err, SL_EINVAL,
-				    "schema name \"%s\" is already registered", name);
+				    "schema name \"%s\" is already registered",
+				    name);
 	a = grow(set->alias, &set->cap_alias, set->n_alias + 1, sizeof(*a));
 	if (a == NULL)
 		return nomem(err);
@@ -2436,7 +2512,8 @@ static int alias_add(schema_set *set, const char *name, const json_t *json,
 static int add_doc(schema_set *set, json_t *doc, const char *uri,
 		   const char *alias, const char *display, sl_error *err)
 {
-	const json_t *id = json_is_object(doc) ? json_object_get(doc, "$id") : NULL;
+	const json_t *id =
+		json_is_object(doc) ? json_object_get(doc, "$id") : NULL;
 	char anon[64], *base;
 	struct cctx c;
 	struct node *root;
@@ -2445,7 +2522,8 @@ static int add_doc(schema_set *set, json_t *doc, const char *uri,
 	int rc;
 
 	if (set == NULL || doc == NULL)
-		return sl_error_set(err, SL_EINVAL, "schema_set_add: NULL argument");
+		return sl_error_set(err, SL_EINVAL,
+				    "schema_set_add: NULL argument");
 	txn_begin(set, &t);
 	d = sl_calloc(1, sizeof(*d));
 	if (d == NULL)
@@ -2462,7 +2540,7 @@ static int add_doc(schema_set *set, json_t *doc, const char *uri,
 	else
 		d->name = sl_strdup("(schema)");
 	if (uri == NULL) {
-		/* A private base so "#/..." refs resolve within the document. */
+		/* A private base: "#/..." refs resolve in this document. */
 		snprintf(anon, sizeof(anon), "urn:x-shelterlink:schema:%lu",
 			 ++set->anon);
 		uri = anon;
@@ -2500,7 +2578,7 @@ int schema_set_add(schema_set *set, json_t *doc, const char *uri, sl_error *err)
  */
 static char *dir_uri(const char *dir)
 {
-	struct sbuf sb = { 0 };
+	struct sbuf sb = {0};
 	char cwd[4096], *base, *uri;
 
 	if (dir[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
@@ -2542,7 +2620,8 @@ int schema_set_load_dir(schema_set *set, const char *dir, sl_error *err)
 
 	dp = opendir(dir);
 	if (dp == NULL)
-		return sl_error_set(err, SL_EIO, "%s: %s", dir, strerror(errno));
+		return sl_error_set(err, SL_EIO, "%s: %s", dir,
+				    strerror(errno));
 	while ((de = readdir(dp)) != NULL) {
 		len = strlen(de->d_name);
 		if (len <= slen || strcmp(de->d_name + len - slen, SUFFIX) != 0)
@@ -2567,9 +2646,10 @@ int schema_set_load_dir(schema_set *set, const char *dir, sl_error *err)
 	if (rc == 0) {
 		abs = dir_uri(dir);
 		if (abs == NULL)
-			rc = errno == ENOMEM ? nomem(err)
-					     : sl_error_set(err, SL_EIO, "%s: %s", dir,
-							    strerror(errno));
+			rc = errno == ENOMEM
+				     ? nomem(err)
+				     : sl_error_set(err, SL_EIO, "%s: %s", dir,
+						    strerror(errno));
 	}
 	for (i = 0; rc == 0 && i < n; i++) {
 		memset(&sb, 0, sizeof(sb));
@@ -2584,23 +2664,29 @@ int schema_set_load_dir(schema_set *set, const char *dir, sl_error *err)
 		if (path == NULL || uri == NULL) {
 			rc = nomem(err);
 		} else {
-			/* jansson leaves the error code unset on some early exits */
+			/* jansson leaves the error code unset on some early
+			 * exits */
 			memset(&jerr, 0, sizeof(jerr));
-			doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+			doc = json_load_file(path, JSON_REJECT_DUPLICATES,
+					     &jerr);
 			if (doc == NULL) {
-				/* ... and the text empty when lex_init runs out */
+				/* and the text empty when lex_init has no
+				 * memory */
 				if (jerr.text[0] == '\0' ||
-				    json_error_code(&jerr) == json_error_out_of_memory)
+				    json_error_code(&jerr) ==
+					    json_error_out_of_memory)
 					rc = nomem(err);
 				else
-					rc = sl_error_set(err, SL_EINVAL, "%s:%d:%d: %s",
-							  path, jerr.line, jerr.column,
-							  jerr.text);
+					rc = sl_error_set(
+						err, SL_EINVAL, "%s:%d:%d: %s",
+						path, jerr.line, jerr.column,
+						jerr.text);
 			} else {
 				names[i][strlen(names[i]) - slen] = '\0';
-				rc = add_doc(set, doc, uri, names[i], path, err);
+				rc = add_doc(set, doc, uri, names[i], path,
+					     err);
 				json_decref(doc);
-				/* Compile errors already start with the path. */
+				/* compile errors name the file already */
 				if (rc != 0 && err != NULL &&
 				    strncmp(err->text, path, strlen(path)) != 0)
 					sl_error_prefix(err, "%s", path);
@@ -2631,10 +2717,11 @@ int schema_set_resolve(schema_set *set, sl_error *err)
 	}
 	for (i = 0; i < set->n_refs; i++)
 		if (set->refs[i]->target == NULL)
-			return sl_error_set(err, SL_EINVAL,
-					    "%s: unresolved $ref \"%s\" (no schema "
-					    "with that URI is loaded)",
-					    set->refs[i]->ref_where, set->refs[i]->ref);
+			return sl_error_set(
+				err, SL_EINVAL,
+				"%s: unresolved $ref \"%s\" (no schema "
+				"with that URI is loaded)",
+				set->refs[i]->ref_where, set->refs[i]->ref);
 	return 0;
 }
 
@@ -2696,7 +2783,8 @@ static int json_eq(const json_t *a, const json_t *b)
 		if (json_array_size(a) != json_array_size(b))
 			return 0;
 		for (i = 0; i < json_array_size(a); i++)
-			if (!json_eq(json_array_get(a, i), json_array_get(b, i)))
+			if (!json_eq(json_array_get(a, i),
+				     json_array_get(b, i)))
 				return 0;
 		return 1;
 	case JSON_OBJECT: {
@@ -2707,8 +2795,10 @@ static int json_eq(const json_t *a, const json_t *b)
 		for (it = json_object_iter((json_t *)a); it != NULL;
 		     it = json_object_iter_next((json_t *)a, it)) {
 			key = json_object_iter_key(it);
-			v = json_object_getn(b, key, json_object_iter_key_len(it));
-			if (v == NULL || !json_eq(json_object_iter_value(it), v))
+			v = json_object_getn(b, key,
+					     json_object_iter_key_len(it));
+			if (v == NULL ||
+			    !json_eq(json_object_iter_value(it), v))
 				return 0;
 		}
 		return 1;
@@ -2764,9 +2854,12 @@ static uint64_t json_hash(const json_t *j)
 					      json_object_iter_key_len(it)),
 				   json_hash(json_object_iter_value(it)));
 		return sum;
-	case JSON_TRUE: return 1;
-	case JSON_FALSE: return 2;
-	default: return 3;
+	case JSON_TRUE:
+		return 1;
+	case JSON_FALSE:
+		return 2;
+	default:
+		return 3;
 	}
 }
 
@@ -2811,7 +2904,7 @@ static size_t utf8_count(const char *s, size_t n)
 
 struct vctx {
 	schema_failure *fail; /* NULL: the caller wants no details */
-	int quiet;            /* >0 while probing anyOf/oneOf/not/if/contains */
+	int quiet;	      /* >0 while probing anyOf/oneOf/not/if/contains */
 	int depth;
 };
 
@@ -2823,7 +2916,8 @@ struct frame {
 };
 
 static void fill(struct vctx *v, const struct path *at, const char *kw,
-		 const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+		 const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 
 static void fill(struct vctx *v, const struct path *at, const char *kw,
 		 const char *fmt, va_list ap)
@@ -2852,13 +2946,12 @@ static int fail(struct vctx *v, const struct path *at, const char *kw,
 	return SL_ESCHEMA;
 }
 
-static int hard(struct vctx *v, int code, const struct path *at,
-		const char *kw, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+static int hard(struct vctx *v, int code, const struct path *at, const char *kw,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Validation cannot go on; propagates through probes unchanged. */
-static int hard(struct vctx *v, int code, const struct path *at,
-		const char *kw, const char *fmt, ...)
+static int hard(struct vctx *v, int code, const struct path *at, const char *kw,
+		const char *fmt, ...)
 {
 	va_list ap;
 
@@ -2919,15 +3012,22 @@ static void types_text(unsigned types, char *buf, size_t size)
 static int type_ok(unsigned types, const json_t *j)
 {
 	switch (json_typeof(j)) {
-	case JSON_NULL: return types & T_NULL;
+	case JSON_NULL:
+		return types & T_NULL;
 	case JSON_TRUE:
-	case JSON_FALSE: return types & T_BOOLEAN;
-	case JSON_OBJECT: return types & T_OBJECT;
-	case JSON_ARRAY: return types & T_ARRAY;
-	case JSON_STRING: return types & T_STRING;
-	case JSON_INTEGER: return types & (T_NUMBER | T_INTEGER);
+	case JSON_FALSE:
+		return types & T_BOOLEAN;
+	case JSON_OBJECT:
+		return types & T_OBJECT;
+	case JSON_ARRAY:
+		return types & T_ARRAY;
+	case JSON_STRING:
+		return types & T_STRING;
+	case JSON_INTEGER:
+		return types & (T_NUMBER | T_INTEGER);
 	case JSON_REAL:
-		return (types & T_NUMBER) || ((types & T_INTEGER) && is_integral(j));
+		return (types & T_NUMBER) ||
+		       ((types & T_INTEGER) && is_integral(j));
 	}
 	return 0;
 }
@@ -2940,7 +3040,8 @@ static int check_number(struct vctx *v, const struct node *n,
 	if (n->multiple_of && !is_multiple(inst, n->multiple_of)) {
 		fmt_number(inst, a, sizeof(a));
 		fmt_number(n->multiple_of, b, sizeof(b));
-		return fail(v, at, "multipleOf", "%s is not a multiple of %s", a, b);
+		return fail(v, at, "multipleOf", "%s is not a multiple of %s",
+			    a, b);
 	}
 	if (n->maximum && num_cmp(inst, n->maximum) > 0) {
 		fmt_number(inst, a, sizeof(a));
@@ -2950,7 +3051,8 @@ static int check_number(struct vctx *v, const struct node *n,
 	if (n->exclusive_maximum && num_cmp(inst, n->exclusive_maximum) >= 0) {
 		fmt_number(inst, a, sizeof(a));
 		fmt_number(n->exclusive_maximum, b, sizeof(b));
-		return fail(v, at, "exclusiveMaximum", "%s is not less than %s", a, b);
+		return fail(v, at, "exclusiveMaximum", "%s is not less than %s",
+			    a, b);
 	}
 	if (n->minimum && num_cmp(inst, n->minimum) < 0) {
 		fmt_number(inst, a, sizeof(a));
@@ -2960,8 +3062,8 @@ static int check_number(struct vctx *v, const struct node *n,
 	if (n->exclusive_minimum && num_cmp(inst, n->exclusive_minimum) <= 0) {
 		fmt_number(inst, a, sizeof(a));
 		fmt_number(n->exclusive_minimum, b, sizeof(b));
-		return fail(v, at, "exclusiveMinimum", "%s is not greater than %s",
-			    a, b);
+		return fail(v, at, "exclusiveMinimum",
+			    "%s is not greater than %s", a, b);
 	}
 	return 0;
 }
@@ -2977,11 +3079,13 @@ static int check_string(struct vctx *v, const struct node *n,
 		chars = utf8_count(s, bytes);
 		if (n->max_length >= 0 && chars > (size_t)n->max_length)
 			return fail(v, at, "maxLength",
-				    "string has %zu characters, more than %" JSON_INTEGER_FORMAT,
+				    "string has %zu characters, more than "
+				    "%" JSON_INTEGER_FORMAT,
 				    chars, n->max_length);
 		if (n->min_length >= 0 && chars < (size_t)n->min_length)
 			return fail(v, at, "minLength",
-				    "string has %zu characters, fewer than %" JSON_INTEGER_FORMAT,
+				    "string has %zu characters, fewer than "
+				    "%" JSON_INTEGER_FORMAT,
 				    chars, n->min_length);
 	}
 	if (n->pattern.compiled) {
@@ -2989,7 +3093,8 @@ static int check_string(struct vctx *v, const struct node *n,
 		if (m < 0)
 			return hard(v, m, at, "pattern", "out of memory");
 		if (!m)
-			return fail(v, at, "pattern", "string does not match /%s/",
+			return fail(v, at, "pattern",
+				    "string does not match /%s/",
 				    n->pattern.source);
 	}
 	return 0;
@@ -3010,7 +3115,8 @@ static int check_names_schema(struct vctx *v, const struct node *n,
 		name = json_stringn_nocheck(json_object_iter_key(it),
 					    json_object_iter_key_len(it));
 		if (name == NULL)
-			return hard(v, SL_ENOMEM, at, "propertyNames", "out of memory");
+			return hard(v, SL_ENOMEM, at, "propertyNames",
+				    "out of memory");
 		if (v->quiet) {
 			rc = validate(v, n->property_names, name, at, up);
 		} else {
@@ -3018,7 +3124,8 @@ static int check_names_schema(struct vctx *v, const struct node *n,
 			rc = validate(v, n->property_names, name, at, up);
 			v->fail = outer;
 			if (rc == SL_ESCHEMA)
-				fail(v, at, "propertyNames", "name \"%s\": %s: %s",
+				fail(v, at, "propertyNames",
+				     "name \"%s\": %s: %s",
 				     json_string_value(name), inner.keyword,
 				     inner.message);
 			else if (rc != 0 && outer != NULL)
@@ -3051,14 +3158,16 @@ static int check_object(struct vctx *v, const struct node *n,
 	}
 	if (n->max_props >= 0 && size > (size_t)n->max_props)
 		return fail(v, at, "maxProperties",
-			    "object has %zu properties, more than %" JSON_INTEGER_FORMAT,
+			    "object has %zu properties, more than "
+			    "%" JSON_INTEGER_FORMAT,
 			    size, n->max_props);
 	if (n->min_props >= 0 && size < (size_t)n->min_props)
 		return fail(v, at, "minProperties",
-			    "object has %zu properties, fewer than %" JSON_INTEGER_FORMAT,
+			    "object has %zu properties, fewer than "
+			    "%" JSON_INTEGER_FORMAT,
 			    size, n->min_props);
 	for (i = 0; i < n->n_props; i++) {
-		struct path p = { at, n->props[i].name, n->props[i].len, 0, 0 };
+		struct path p = {at, n->props[i].name, n->props[i].len, 0, 0};
 
 		val = json_object_getn(inst, n->props[i].name, n->props[i].len);
 		if (val != NULL) {
@@ -3072,20 +3181,23 @@ static int check_object(struct vctx *v, const struct node *n,
 		     it = json_object_iter_next((json_t *)inst, it)) {
 			const char *key = json_object_iter_key(it);
 			size_t len = json_object_iter_key_len(it);
-			struct path p = { at, key, len, 0, 0 };
+			struct path p = {at, key, len, 0, 0};
 
 			val = json_object_iter_value(it);
 			matched = n->properties != NULL &&
-				  json_object_getn(n->properties, key, len) != NULL;
+				  json_object_getn(n->properties, key, len) !=
+					  NULL;
 			for (i = 0; i < n->n_pprops; i++) {
 				m = match(&n->pprops[i].pat, key, len);
 				if (m < 0)
-					return hard(v, m, &p, "patternProperties",
+					return hard(v, m, &p,
+						    "patternProperties",
 						    "out of memory");
 				if (!m)
 					continue;
 				matched = 1;
-				rc = validate(v, n->pprops[i].schema, val, &p, up);
+				rc = validate(v, n->pprops[i].schema, val, &p,
+					      up);
 				if (rc != 0)
 					return rc;
 			}
@@ -3093,7 +3205,8 @@ static int check_object(struct vctx *v, const struct node *n,
 				continue;
 			if (n->additional_props->boolean == 0)
 				return fail(v, &p, "additionalProperties",
-					    "property \"%s\" is not allowed", key);
+					    "property \"%s\" is not allowed",
+					    key);
 			rc = validate(v, n->additional_props, val, &p, up);
 			if (rc != 0)
 				return rc;
@@ -3117,7 +3230,8 @@ static int check_object(struct vctx *v, const struct node *n,
 			if (json_object_getn(inst, json_string_value(r),
 					     json_string_length(r)) == NULL)
 				return fail(v, at, "dependencies",
-					    "property \"%s\" requires property \"%s\"",
+					    "property \"%s\" requires property "
+					    "\"%s\"",
 					    d->name, json_string_value(r));
 		}
 	}
@@ -3151,8 +3265,10 @@ static int check_unique(struct vctx *v, const json_t *inst,
 			for (j = 0; j < i; j++)
 				if (json_eq(json_array_get(inst, i),
 					    json_array_get(inst, j)))
-					return fail(v, at, "uniqueItems",
-						    "items %zu and %zu are equal", j, i);
+					return fail(
+						v, at, "uniqueItems",
+						"items %zu and %zu are equal",
+						j, i);
 		return 0;
 	}
 	/* Long arrays: sort by hash so only colliding items are compared. */
@@ -3172,7 +3288,8 @@ static int check_unique(struct vctx *v, const json_t *inst,
 
 				sl_free(hs);
 				return fail(v, at, "uniqueItems",
-					    "items %zu and %zu are equal", a, b);
+					    "items %zu and %zu are equal", a,
+					    b);
 			}
 		}
 	}
@@ -3180,22 +3297,23 @@ static int check_unique(struct vctx *v, const json_t *inst,
 	return 0;
 }
 
-static int check_array(struct vctx *v, const struct node *n,
-		       const json_t *inst, const struct path *at,
-		       const struct frame *up)
+static int check_array(struct vctx *v, const struct node *n, const json_t *inst,
+		       const struct path *at, const struct frame *up)
 {
 	size_t size = json_array_size(inst), i;
-	struct path p = { at, NULL, 0, 0, 0 };
+	struct path p = {at, NULL, 0, 0, 0};
 	int rc;
 
 	if (n->max_items >= 0 && size > (size_t)n->max_items)
-		return fail(v, at, "maxItems",
-			    "array has %zu items, more than %" JSON_INTEGER_FORMAT,
-			    size, n->max_items);
+		return fail(
+			v, at, "maxItems",
+			"array has %zu items, more than %" JSON_INTEGER_FORMAT,
+			size, n->max_items);
 	if (n->min_items >= 0 && size < (size_t)n->min_items)
-		return fail(v, at, "minItems",
-			    "array has %zu items, fewer than %" JSON_INTEGER_FORMAT,
-			    size, n->min_items);
+		return fail(
+			v, at, "minItems",
+			"array has %zu items, fewer than %" JSON_INTEGER_FORMAT,
+			size, n->min_items);
 	for (i = 0; i < size; i++) {
 		const struct node *s;
 
@@ -3208,7 +3326,8 @@ static int check_array(struct vctx *v, const struct node *n,
 			s = n->additional_items;
 			if (s != NULL && s->boolean == 0)
 				return fail(v, &p, "additionalItems",
-					    "array has %zu items, at most %zu allowed",
+					    "array has %zu items, at most %zu "
+					    "allowed",
 					    size, n->tuple.n);
 		}
 		if (s == NULL)
@@ -3225,7 +3344,8 @@ static int check_array(struct vctx *v, const struct node *n,
 	if (n->contains != NULL) {
 		for (i = 0; i < size; i++) {
 			p.index = i;
-			rc = probe(v, n->contains, json_array_get(inst, i), &p, up);
+			rc = probe(v, n->contains, json_array_get(inst, i), &p,
+				   up);
 			if (rc == 0)
 				break;
 			if (rc != SL_ESCHEMA)
@@ -3259,9 +3379,10 @@ static int check_combinators(struct vctx *v, const struct node *n,
 				return rc;
 		}
 		if (i == n->any_of.n)
-			return fail(v, at, "anyOf",
-				    "value matches none of the %zu alternatives",
-				    n->any_of.n);
+			return fail(
+				v, at, "anyOf",
+				"value matches none of the %zu alternatives",
+				n->any_of.n);
 	}
 	if (n->one_of.n > 0) {
 		for (i = 0; i < n->one_of.n; i++) {
@@ -3276,22 +3397,26 @@ static int check_combinators(struct vctx *v, const struct node *n,
 			}
 			return fail(v, at, "oneOf",
 				    "value matches alternatives %zu and %zu, "
-				    "exactly one allowed", first, i);
+				    "exactly one allowed",
+				    first, i);
 		}
 		if (matches == 0)
-			return fail(v, at, "oneOf",
-				    "value matches none of the %zu alternatives",
-				    n->one_of.n);
+			return fail(
+				v, at, "oneOf",
+				"value matches none of the %zu alternatives",
+				n->one_of.n);
 	}
 	if (n->not_s != NULL) {
 		rc = probe(v, n->not_s, inst, at, up);
 		if (rc == 0)
-			return fail(v, at, "not",
-				    "value matches the schema it must not match");
+			return fail(
+				v, at, "not",
+				"value matches the schema it must not match");
 		if (rc != SL_ESCHEMA)
 			return rc;
 	}
-	if (n->if_s != NULL) {
+	/* An "if" without "then" or "else" cannot fail: skip the probe. */
+	if (n->if_s != NULL && (n->then_s != NULL || n->else_s != NULL)) {
 		rc = probe(v, n->if_s, inst, at, up);
 		if (rc == 0 && n->then_s != NULL)
 			return validate(v, n->then_s, inst, at, up);
@@ -3307,7 +3432,7 @@ static int validate_node(struct vctx *v, const struct node *n,
 			 const json_t *inst, const struct path *at,
 			 const struct frame *up)
 {
-	struct frame fr = { up, n, inst };
+	struct frame fr = {up, n, inst};
 	const struct frame *f;
 	char want[64];
 	size_t i;
@@ -3315,17 +3440,19 @@ static int validate_node(struct vctx *v, const struct node *n,
 
 	if (n->boolean >= 0)
 		return n->boolean ? 0
-				  : fail(v, at, "false", "no value is allowed here");
+				  : fail(v, at, "false",
+					 "no value is allowed here");
 	/* Same node, same value, nested: a loop that can never end. */
 	for (f = up; f != NULL && f->inst == inst; f = f->up)
 		if (f->node == n)
-			return hard(v, SL_EINVAL, at, "$ref",
-				    "schema loops without consuming input at %s",
-				    n->ref ? n->ref : "a subschema");
+			return hard(
+				v, SL_EINVAL, at, "$ref",
+				"schema loops without consuming input at %s",
+				n->ref ? n->ref : "a subschema");
 	if (n->ref != NULL) {
 		if (n->target == NULL)
-			return hard(v, SL_EINVAL, at, "$ref", "unresolved $ref \"%s\"",
-				    n->ref);
+			return hard(v, SL_EINVAL, at, "$ref",
+				    "unresolved $ref \"%s\"", n->ref);
 		return validate(v, n->target, inst, at, &fr);
 	}
 	if (n->types != 0 && !type_ok(n->types, inst)) {
@@ -3338,11 +3465,14 @@ static int validate_node(struct vctx *v, const struct node *n,
 			if (json_eq(inst, json_array_get(n->enum_values, i)))
 				break;
 		if (i == json_array_size(n->enum_values))
-			return fail(v, at, "enum",
-				    "value is not one of the %zu allowed values", i);
+			return fail(
+				v, at, "enum",
+				"value is not one of the %zu allowed values",
+				i);
 	}
 	if (n->const_value != NULL && !json_eq(inst, n->const_value))
-		return fail(v, at, "const", "value is not the required constant");
+		return fail(v, at, "const",
+			    "value is not the required constant");
 	if (json_is_number(inst))
 		rc = check_number(v, n, inst, at);
 	else if (json_is_string(inst))
@@ -3395,7 +3525,8 @@ static int find_schema(const schema_set *set, const char *name,
 		ptr = percent_decode(hash + 1, &bad);
 		if (ptr == NULL)
 			return SL_ENOMEM;
-		rc = bad ? SL_ENOTFOUND : pointer_walk(r->json, ptr, &target, NULL, &why);
+		rc = bad ? SL_ENOTFOUND
+			 : pointer_walk(r->json, ptr, &target, NULL, &why);
 		sl_free(ptr);
 		if (rc != 0)
 			return rc;
@@ -3408,7 +3539,7 @@ static int find_schema(const schema_set *set, const char *name,
 int schema_validate_ex(const schema_set *set, const char *name,
 		       const json_t *instance, schema_failure *fail_out)
 {
-	struct vctx v = { fail_out, 0, 0 };
+	struct vctx v = {fail_out, 0, 0};
 	const struct node *n = NULL;
 	locale_t old;
 	int rc;
@@ -3424,9 +3555,9 @@ int schema_validate_ex(const schema_set *set, const char *name,
 	if (rc == SL_ENOMEM)
 		return hard(&v, rc, NULL, "", "out of memory");
 	if (rc != 0)
-		return hard(&v, SL_ENOTFOUND, NULL, "", "no schema named \"%s\"",
-			    name);
-	/* Patterns were compiled as bytes; a UTF-8 LC_CTYPE would break them. */
+		return hard(&v, SL_ENOTFOUND, NULL, "",
+			    "no schema named \"%s\"", name);
+	/* Patterns are byte EREs: a UTF-8 LC_CTYPE would break them. */
 	old = uselocale(set->c_locale);
 	rc = validate(&v, n, instance, NULL, NULL);
 	if (old != (locale_t)0)

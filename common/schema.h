@@ -94,7 +94,9 @@ typedef struct schema_failure {
  * (for anyOf/oneOf/not, the keyword itself at its location).
  * Returns 0 when valid; SL_ESCHEMA when not, with err->text such as
  * "/headcount/total: minimum: -1 is less than 0" ("(root)" for the whole
- * instance); SL_ENOTFOUND for an unknown name; SL_EINVAL when the schema
+ * instance), also for an instance nested so deep that validation would
+ * pass 256 schema levels (keyword "depth": a guard for small thread
+ * stacks); SL_ENOTFOUND for an unknown name; SL_EINVAL when the schema
  * cannot be applied (unresolved $ref, a $ref loop that consumes no
  * input); SL_ENOMEM.  err may be NULL.  Thread-safe for concurrent use.
  */

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 	schema_set *set;
 	schema_failure f;
 	json_error_t jerr;
-	sl_error err = { "" };
+	sl_error err = {""};
 	char name[256];
 	json_t *doc;
 	int i, rc, status = 0;
@@ -75,7 +75,9 @@ int main(int argc, char **argv)
 	}
 	for (i = 2; i < argc; i++) {
 		if (schema_name(argv[i], name, sizeof(name)) != 0) {
-			fprintf(stderr, "sl-validate: %s: not at <schema>/<valid|invalid>/<name>.json\n",
+			fprintf(stderr,
+				"sl-validate: %s: not at "
+				"<schema>/<valid|invalid>/<name>.json\n",
 				argv[i]);
 			status = 2;
 			continue;
@@ -83,14 +85,15 @@ int main(int argc, char **argv)
 		memset(&jerr, 0, sizeof(jerr));
 		doc = json_load_file(argv[i], JSON_REJECT_DUPLICATES, &jerr);
 		if (doc == NULL) {
-			if (json_error_code(&jerr) == json_error_cannot_open_file) {
+			if (json_error_code(&jerr) ==
+			    json_error_cannot_open_file) {
 				fprintf(stderr, "sl-validate: %s\n", jerr.text);
 				status = 2;
 				continue;
 			}
 			printf("%s invalid (decode) json\n", argv[i]);
-			fprintf(stderr, "sl-validate: %s:%d:%d: %s\n", argv[i], jerr.line,
-				jerr.column, jerr.text);
+			fprintf(stderr, "sl-validate: %s:%d:%d: %s\n", argv[i],
+				jerr.line, jerr.column, jerr.text);
 			continue;
 		}
 		rc = schema_validate_ex(set, name, doc, &f);

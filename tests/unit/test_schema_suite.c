@@ -26,10 +26,10 @@
 #include "error.h"
 #include "schema.h"
 
-#define DEFAULT_TESTS "/usr/share/json-schema-test-suite/tests/draft7"
+#define DEFAULT_TESTS	"/usr/share/json-schema-test-suite/tests/draft7"
 #define DEFAULT_REMOTES "/usr/share/json-schema-test-suite/remotes"
-#define REMOTE_BASE "http://localhost:1234/"
-#define SCHEMA_URI "urn:x-shelterlink:suite-schema"
+#define REMOTE_BASE	"http://localhost:1234/"
+#define SCHEMA_URI	"urn:x-shelterlink:suite-schema"
 
 struct remote {
 	char *uri;
@@ -97,7 +97,8 @@ static int load_remotes(const char *dir, const char *rel)
 			fprintf(stderr, "%s: %s\n", path, jerr.text);
 			continue;
 		}
-		remotes[n_remotes].uri = malloc(strlen(REMOTE_BASE) + strlen(sub) + 1);
+		remotes[n_remotes].uri =
+			malloc(strlen(REMOTE_BASE) + strlen(sub) + 1);
 		if (remotes[n_remotes].uri == NULL) {
 			json_decref(remotes[n_remotes].doc);
 			break;
@@ -164,7 +165,7 @@ static int run_file(const char *dir, const char *name, int tap_no,
 		    struct counts *total)
 {
 	char path[4096], first[512] = "";
-	struct counts c = { 0, 0, 0, 0 };
+	struct counts c = {0, 0, 0, 0};
 	const char *skip_reason = NULL;
 	json_error_t jerr;
 	json_t *groups, *group, *test;
@@ -179,12 +180,14 @@ static int run_file(const char *dir, const char *name, int tap_no,
 		total->failed++;
 		return 1;
 	}
-	json_array_foreach(groups, gi, group) {
-		const char *gdesc = json_string_value(json_object_get(group, "description"));
+	json_array_foreach (groups, gi, group) {
+		const char *gdesc = json_string_value(
+			json_object_get(group, "description"));
 		json_t *tests = json_object_get(group, "tests");
 		const char *skip;
-		sl_error why = { "" };
-		schema_set *set = group_set(json_object_get(group, "schema"), &skip, &why);
+		sl_error why = {""};
+		schema_set *set = group_set(json_object_get(group, "schema"),
+					    &skip, &why);
 
 		if (set == NULL && skip != NULL) {
 			c.skipped += (long)json_array_size(tests);
@@ -193,36 +196,43 @@ static int run_file(const char *dir, const char *name, int tap_no,
 			printf("# skip %s: %s (%s)\n", name, gdesc, why.text);
 			continue;
 		}
-		json_array_foreach(tests, ti, test) {
-			const char *tdesc = json_string_value(json_object_get(test, "description"));
-			int expect = json_is_true(json_object_get(test, "valid"));
+		json_array_foreach (tests, ti, test) {
+			const char *tdesc = json_string_value(
+				json_object_get(test, "description"));
+			int expect =
+				json_is_true(json_object_get(test, "valid"));
 			schema_failure f;
 			int rc = -1, ok;
 
 			c.ran++;
 			if (set != NULL)
-				rc = schema_validate_ex(set, SCHEMA_URI,
-							json_object_get(test, "data"), &f);
-			ok = (rc == 0 && expect) || (rc == SL_ESCHEMA && !expect);
+				rc = schema_validate_ex(
+					set, SCHEMA_URI,
+					json_object_get(test, "data"), &f);
+			ok = (rc == 0 && expect) ||
+			     (rc == SL_ESCHEMA && !expect);
 			if (ok) {
 				c.passed++;
 				continue;
 			}
 			c.failed++;
 			if (set == NULL)
-				printf("# %s: %s/%s: schema did not load: %s\n", name,
-				       gdesc, tdesc, why.text);
+				printf("# %s: %s/%s: schema did not load: %s\n",
+				       name, gdesc, tdesc, why.text);
 			else if (rc != 0 && rc != SL_ESCHEMA)
-				printf("# %s: %s/%s: error %s: %s\n", name, gdesc, tdesc,
-				       sl_strerror(rc), f.message);
+				printf("# %s: %s/%s: error %s: %s\n", name,
+				       gdesc, tdesc, sl_strerror(rc),
+				       f.message);
 			else
-				printf("# %s: %s/%s: expected %s%s%s%s%s\n", name, gdesc,
-				       tdesc, expect ? "valid" : "invalid",
+				printf("# %s: %s/%s: expected %s%s%s%s%s\n",
+				       name, gdesc, tdesc,
+				       expect ? "valid" : "invalid",
 				       rc ? ", got " : "", rc ? f.keyword : "",
 				       rc ? ": " : "", rc ? f.message : "");
 			if (first[0] == '\0')
-				snprintf(first, sizeof(first), "%s/%s expected %s", gdesc,
-					 tdesc, expect ? "valid" : "invalid");
+				snprintf(first, sizeof(first),
+					 "%s/%s expected %s", gdesc, tdesc,
+					 expect ? "valid" : "invalid");
 		}
 		schema_set_free(set);
 	}
@@ -230,8 +240,8 @@ static int run_file(const char *dir, const char *name, int tap_no,
 	if (c.failed > 0)
 		printf("not ok %d - draft7/%s: %s\n", tap_no, name, first);
 	else if (c.skipped > 0)
-		printf("ok %d - draft7/%s (%ld cases, %ld skipped: %s)\n", tap_no,
-		       name, c.ran, c.skipped, skip_reason);
+		printf("ok %d - draft7/%s (%ld cases, %ld skipped: %s)\n",
+		       tap_no, name, c.ran, c.skipped, skip_reason);
 	else
 		printf("ok %d - draft7/%s (%ld cases)\n", tap_no, name, c.ran);
 	total->ran += c.ran;
@@ -245,7 +255,7 @@ int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : DEFAULT_TESTS;
 	char remotes_dir[4096], **names = NULL, **nn;
-	struct counts total = { 0, 0, 0, 0 };
+	struct counts total = {0, 0, 0, 0};
 	size_t n = 0, i;
 	struct dirent *de;
 	DIR *dp;
@@ -254,9 +264,11 @@ int main(int argc, char **argv)
 	if (argc > 2)
 		snprintf(remotes_dir, sizeof(remotes_dir), "%s", argv[2]);
 	else if (argc > 1)
-		snprintf(remotes_dir, sizeof(remotes_dir), "%s/../../remotes", dir);
+		snprintf(remotes_dir, sizeof(remotes_dir), "%s/../../remotes",
+			 dir);
 	else
-		snprintf(remotes_dir, sizeof(remotes_dir), "%s", DEFAULT_REMOTES);
+		snprintf(remotes_dir, sizeof(remotes_dir), "%s",
+			 DEFAULT_REMOTES);
 	if (load_remotes(remotes_dir, "") != 0)
 		return 2;
 	dp = opendir(dir);

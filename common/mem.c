@@ -1,10 +1,10 @@
 /*
- * alloc.c - libc allocation behind a fail-at-N switch (see alloc.h).
+ * mem.c - libc allocation behind a fail-at-N switch (see alloc.h).
  *
  * The disabled path costs one relaxed atomic load per allocation; nothing
  * else is added, so production behaviour is plain malloc/free.
  */
-#include "alloc.h"
+#include "mem.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * alloc.h - the allocation entry points of common/, with a fail-at-N
+ * mem.h - the allocation entry points of common/, with a fail-at-N
  * switch for allocation-failure tests.
  *
  * sl_malloc() and friends behave exactly like their libc namesakes: they
@@ -9,8 +9,8 @@
  * allocation fail and walk every error path (SQLite fault simulation,
  * curl torture mode).  This is not a pool, an arena or a leak tracker.
  */
-#ifndef SL_ALLOC_H
-#define SL_ALLOC_H
+#ifndef SL_MEM_H
+#define SL_MEM_H
 
 #include <stddef.h>
 
