@@ -118,6 +118,16 @@ static int add_locked(outbox *ob, json_t *msg,
 	char *text = msg_encode(msg);
 	if (text == NULL)
 		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	/* Room is kept for the "historical" flag a backlog copy gains. */
+	size_t limit = MSG_MAX_BYTES - sizeof(",\"historical\":true");
+	if (strlen(text) > limit) {
+		size_t len = strlen(text);
+		free(text);
+		return sl_error_set(err, SL_EINVAL,
+				    "too_large: the message would be %zu bytes, "
+				    "more than the %zu allowed",
+				    len, limit);
+	}
 	sqlite3_bind_int64(ob->insert, 1, next);
 	sqlite3_bind_text(ob->insert, 2,
 			  json_string_value(json_object_get(msg, "type")), -1,

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -77,6 +78,22 @@ static void refused_report_uses_no_number(void **state)
 	assert_int_equal(depth(ob), 2);
 }
 
+static void oversize_message_is_refused_whole(void **state)
+{
+	outbox *ob = *state;
+	long long seq;
+	sl_error err;
+	char *big = calloc(1, 17000);
+	memset(big, 'x', 16999);
+	json_t *m = json_pack("{s:s, s:s}", "type", "status", "note", big);
+	assert_int_equal(outbox_add(ob, m, NULL, NULL, &seq, &err), SL_EINVAL);
+	assert_non_null(strstr(err.text, "too_large"));
+	json_decref(m);
+	free(big);
+	assert_int_equal(depth(ob), 0);
+	assert_int_equal(add(ob, NULL), 1);
+}
+
 static void numbers_survive_reopen(void **state)
 {
 	outbox *ob = *state;
@@ -142,6 +159,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(refused_report_uses_no_number, setup, teardown),
 		cmocka_unit_test_setup_teardown(numbers_survive_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(oversize_message_is_refused_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(only_acknowledgement_empties, setup, teardown),
 		cmocka_unit_test_setup_teardown(acknowledgement_beyond_assigned_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(birth_increments, setup, teardown),
