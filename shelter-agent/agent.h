@@ -44,6 +44,23 @@ int outbox_add(outbox *ob, json_t *msg,
 	       int (*check)(const json_t *msg, void *arg, sl_error *err),
 	       void *arg, long long *seq, sl_error *err);
 
+/*
+ * All-or-nothing batches (imports): outbox_begin, then outbox_append for
+ * each message (same contract as outbox_add, without the commit), then
+ * outbox_commit, or outbox_rollback on the first failure, which also
+ * gives back every number the batch took.
+ */
+int outbox_begin(outbox *ob, sl_error *err);
+int outbox_append(outbox *ob, json_t *msg,
+		  int (*check)(const json_t *msg, void *arg, sl_error *err),
+		  void *arg, long long *seq, sl_error *err);
+int outbox_commit(outbox *ob, sl_error *err);
+void outbox_rollback(outbox *ob);
+
+/* The newest stored message of `type` ("status"), or *msg = NULL when
+ * there is none.  *msg is a new reference owned by the caller. */
+int outbox_last(outbox *ob, const char *type, json_t **msg, sl_error *err);
+
 struct outbox_row {
 	long long seq;
 	long long created_at;

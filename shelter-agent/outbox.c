@@ -141,19 +141,67 @@ static int add_locked(outbox *ob, json_t *msg,
 	return 0;
 }
 
+int outbox_begin(outbox *ob, sl_error *err)
+{
+	return db_begin(ob->db, err);
+}
+
+int outbox_append(outbox *ob, json_t *msg,
+		  int (*check)(const json_t *msg, void *arg, sl_error *err),
+		  void *arg, long long *seq, sl_error *err)
+{
+	return add_locked(ob, msg, check, arg, seq, err);
+}
+
+int outbox_commit(outbox *ob, sl_error *err)
+{
+	return db_commit(ob->db, err);
+}
+
+void outbox_rollback(outbox *ob)
+{
+	db_rollback(ob->db);
+}
+
 int outbox_add(outbox *ob, json_t *msg,
 	       int (*check)(const json_t *msg, void *arg, sl_error *err),
 	       void *arg, long long *seq, sl_error *err)
 {
-	int rc = db_begin(ob->db, err);
+	int rc = outbox_begin(ob, err);
 	if (rc != 0)
 		return rc;
 	rc = add_locked(ob, msg, check, arg, seq, err);
 	if (rc != 0) {
-		db_rollback(ob->db);
+		outbox_rollback(ob);
 		return rc;
 	}
-	return db_commit(ob->db, err);
+	return outbox_commit(ob, err);
+}
+
+int outbox_last(outbox *ob, const char *type, json_t **msg, sl_error *err)
+{
+	sqlite3_stmt *st;
+	json_error_t jerr;
+	int rc = db_prepare(ob->db, &st,
+			    "SELECT payload FROM outbox WHERE type = ?1"
+			    " ORDER BY seq DESC LIMIT 1",
+			    err);
+	*msg = NULL;
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*msg = json_loads((const char *)sqlite3_column_text(st, 0), 0,
+				  &jerr);
+		rc = *msg ? 0 : sl_error_set(err, SL_EDB,
+					      "stored message unreadable: %s",
+					      jerr.text);
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : db_error(ob->db, err, "read outbox");
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int outbox_read(outbox *ob, long long from_seq, int limit, outbox_row_fn fn,

@@ -144,6 +144,30 @@ static void acknowledgement_beyond_assigned_is_refused(void **state)
 	assert_int_equal(depth(ob), 2);
 }
 
+static void batch_is_all_or_nothing(void **state)
+{
+	outbox *ob = *state;
+	sl_error err;
+	long long seq;
+	json_t *last;
+	json_t *m = json_pack("{s:s, s:i}", "type", "status", "n", 1);
+	assert_int_equal(outbox_begin(ob, &err), 0);
+	assert_int_equal(outbox_append(ob, m, NULL, NULL, &seq, &err), 0);
+	assert_int_equal(seq, 1);
+	assert_int_equal(outbox_append(ob, m, refuse, NULL, &seq, &err), SL_EINVAL);
+	outbox_rollback(ob);
+	assert_int_equal(depth(ob), 0);
+	assert_int_equal(outbox_last(ob, "status", &last, &err), 0);
+	assert_null(last);
+	assert_int_equal(add(ob, NULL), 1);
+	assert_int_equal(outbox_add(ob, m, NULL, NULL, &seq, &err), 0);
+	assert_int_equal(outbox_last(ob, "status", &last, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(last, "n")), 1);
+	assert_int_equal(json_integer_value(json_object_get(last, "seq")), 2);
+	json_decref(last);
+	json_decref(m);
+}
+
 static void birth_increments(void **state)
 {
 	outbox *ob = *state;
@@ -163,6 +187,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(only_acknowledgement_empties, setup, teardown),
 		cmocka_unit_test_setup_teardown(acknowledgement_beyond_assigned_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(birth_increments, setup, teardown),
+		cmocka_unit_test_setup_teardown(batch_is_all_or_nothing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
