@@ -18,7 +18,7 @@ CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Icommon \
             -DSL_DATA_DIR='"$(abspath data)"'
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 $(WARN) -MMD -MP
-LDLIBS   := -lpaho-mqtt3as -ljansson -lsqlite3 -lgps -lpthread -lm
+LDLIBS   := -lpaho-mqtt3as -ljansson -lsqlite3 -lgps -lcsv -lpthread -lm
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
@@ -98,16 +98,24 @@ demo: $(PROGRAMS)
 deps:
 	@tools/deps
 
-bench: $(PROGRAMS)
+BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(AGENT_LIB) $(HQ_LIB) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+bench: $(PROGRAMS) $(BENCH_BIN)
 	@BUILD=$(BUILD) tests/bench/run
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 fuzz: $(FUZZ_BIN)
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC)
+# Harnesses link common/ and shelter-agent's modules (not its main.c).
+FUZZ_LIB_SRC := $(COMMON_SRC) $(filter-out %/main.c,$(AGENT_SRC))
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(@D)
-	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
-	  $< $(COMMON_SRC) $(LDLIBS) -o $@
+	clang $(CPPFLAGS) -Ishelter-agent -std=c11 -g -O1 \
+	  -fsanitize=fuzzer,address,undefined $< $(FUZZ_LIB_SRC) $(LDLIBS) -o $@
 
 # Each harness for FUZZ_SECONDS on its committed corpus; new inputs go to
 # a scratch directory so the committed corpus stays small.

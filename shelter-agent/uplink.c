@@ -27,6 +27,7 @@ struct uplink {
 	long long birth;
 	long long acked;     /* HQ's acknowledgement as far as we know */
 	long long cursor;    /* next seq to send */
+	long long last_assigned; /* highest seq the outbox had, last we looked */
 	time_t progress_at;  /* last time the acknowledgement advanced */
 	char topic_ack[TOPIC_MAX], topic_dispatch[TOPIC_MAX];
 	char topic_state[TOPIC_MAX];
@@ -208,6 +209,7 @@ static int uplink_setup(struct uplink *u, const struct agent_config *cfg,
 		return rc;
 	u->acked = st.acked_seq;
 	u->cursor = st.acked_seq + 1;
+	u->last_assigned = st.next_seq - 1;
 	u->progress_at = time(NULL);
 	if (topic_build(u->topic_ack, TOPIC_MAX, muni, id, TOPIC_ACK) ||
 	    topic_build(u->topic_dispatch, TOPIC_MAX, muni, id, TOPIC_DISPATCH) ||
@@ -250,12 +252,21 @@ static void uplink_teardown(struct uplink *u)
 	schema_set_free(u->schemas);
 }
 
-/* Oldest unacknowledged first; one query per second is plenty here. */
-static int outbox_empty(struct uplink *u)
+/*
+ * Whether HQ has acknowledged everything stored.  The outbox is only
+ * counted once the acknowledgement has caught up with the last number
+ * seen, because `report` may add rows while we run.
+ */
+static int all_acknowledged(struct uplink *u)
 {
 	struct outbox_stats st;
 	sl_error err;
-	return outbox_stats(u->ob, &st, &err) == 0 && st.depth == 0;
+	if (u->acked < u->last_assigned)
+		return 0;
+	if (outbox_stats(u->ob, &st, &err) != 0)
+		return 0;
+	u->last_assigned = st.next_seq - 1;
+	return st.depth == 0;
 }
 
 int uplink_run(const struct agent_config *cfg, const struct uplink_options *o,
@@ -269,7 +280,7 @@ int uplink_run(const struct agent_config *cfg, const struct uplink_options *o,
 	while (rc == 0 && !stop_requested()) {
 		struct mq_event ev;
 		time_t now = time(NULL);
-		if (o->until_acked && outbox_empty(&u))
+		if (o->until_acked && all_acknowledged(&u))
 			break;
 		if (deadline && now >= deadline) {
 			rc = sl_error_set(err, SL_ETIMEOUT,
@@ -279,9 +290,13 @@ int uplink_run(const struct agent_config *cfg, const struct uplink_options *o,
 			break;
 		}
 		flush(&u, now);
-		if (mq_poll(u.mq, 200, &ev) == 1) {
+		/* Wait for one event, then take whatever else is queued, so a
+		 * burst of PUBACKs costs one flush, not one each. */
+		int wait_ms = 1000;
+		while (mq_poll(u.mq, wait_ms, &ev) == 1) {
 			on_event(&u, &ev);
 			mq_event_clear(&ev);
+			wait_ms = 0;
 		}
 	}
 	uplink_teardown(&u);

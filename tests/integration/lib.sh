@@ -100,6 +100,7 @@ max_inflight_messages 0
 log_dest stderr
 log_type error
 log_type warning
+${BROKER_EXTRA:-}
 CONF
 	mosquitto -c "$T/mosquitto.conf" >>"$T/mosquitto.log" 2>&1 &
 	BROKER_PID=$!
