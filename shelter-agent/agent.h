@@ -22,6 +22,8 @@ struct agent_config {
 	char *shelter_id;
 	char *shelter_name;
 	char *latitude, *longitude; /* fixed position fallback, decimal text */
+	char *gpsd;                 /* host:port, or "none" */
+	long long gps_budget_ms;    /* longest a report waits for a fix */
 	long long resend_s;         /* go back to the oldest unacked after */
 	long long window;           /* most messages sent ahead of HQ's ack */
 	long long session_expiry_s;
@@ -83,6 +85,19 @@ int outbox_ack(outbox *ob, long long acked_seq, time_t now, sl_error *err);
 /* Increments and returns the birth number for the next connection. */
 int outbox_next_birth(outbox *ob, long long *birth, sl_error *err);
 
+/* Dispatch orders (the inbox), kept in the same database. */
+int outbox_store_dispatch(outbox *ob, const json_t *msg, time_t now,
+			  int *is_new, sl_error *err);
+typedef int (*outbox_dispatch_fn)(const char *dispatch_id, long long received_at,
+				  const json_t *msg, long long receipt_seq,
+				  void *arg);
+int outbox_each_dispatch(outbox *ob, outbox_dispatch_fn fn, void *arg,
+			 sl_error *err);
+/* Inside a batch: records that receipt `seq` answers the order;
+ * SL_ENOTFOUND when no such order was received. */
+int outbox_receipt_for(outbox *ob, const char *dispatch_id, long long seq,
+		       sl_error *err);
+
 struct outbox_stats {
 	long long depth;      /* rows not yet acknowledged by HQ */
 	long long next_seq;
@@ -103,6 +118,11 @@ int outbox_set_connected(outbox *ob, int connected, sl_error *err);
  */
 json_t *report_from_args(const struct agent_config *cfg, int argc,
 			 char **argv, sl_error *err);
+/* Parses ITEM=QTY (and :URGENCY when with_urgency) into {item, qty
+ * [, urgency]}; err names `flag` on failure. */
+json_t *report_parse_item(const char *flag, const char *s, int with_urgency,
+			  sl_error *err);
+
 /* What a report is checked against before it takes a sequence number. */
 struct report_rules {
 	const schema_set *schemas;
@@ -112,6 +132,16 @@ struct report_rules {
  * struct report_rules.  Fits outbox_add's `check`. */
 int report_check(const json_t *msg, void *arg, sl_error *err);
 
+/* ---- dispatch.c: dispatch orders in, delivery receipts out ---- */
+
+/* Prints the inbox of dispatch orders. */
+int dispatch_list(const struct agent_config *cfg, sl_error *err);
+/* Stores a receipt for `dispatch_id` with lines "ITEM=QTY" (what really
+ * arrived) in the outbox, linked to the order; prints nothing. */
+int dispatch_receive(const struct agent_config *cfg,
+		     const struct report_rules *rules, const char *dispatch_id,
+		     int argc, char **argv, long long *seq, sl_error *err);
+
 /* ---- uplink.c: `run`, delivery to HQ ---- */
 
 struct uplink_options {
@@ -120,5 +150,130 @@ struct uplink_options {
 };
 int uplink_run(const struct agent_config *cfg, const struct uplink_options *o,
 	       sl_error *err);
+
+/* ---- csvimport.c: reports typed from paper forms ---- */
+
+/* Hard caps on an imported file (docs/csv-import.md). */
+#define CSVIMPORT_MAX_BYTES (8 * 1024 * 1024) /* the whole file */
+#define CSVIMPORT_MAX_ROW_BYTES (64 * 1024)   /* one row, quoted breaks too */
+#define CSVIMPORT_MAX_ROWS 100000             /* rows after the header */
+#define CSVIMPORT_MAX_FIELDS 64               /* fields in one row */
+
+/* Called for each row: its first line (1-based), its cells as UTF-8
+ * strings (the callback may modify them; they live until it returns).
+ * A non-zero return stops the parse and is returned; set err first. */
+typedef int (*csvimport_row_fn)(int line, int ncells, char **cells,
+				void *arg, sl_error *err);
+
+/*
+ * Decodes `data` (UTF-8, UTF-8 with BOM, else Shift_JIS/CP932 through
+ * iconv) and splits it into RFC 4180 rows (libcsv, strict), skipping
+ * blank lines; the first row is taken as the header to name columns in
+ * errors.  `path` is used in messages only.  Returns 0, or an SL_E* code
+ * with err "PATH:LINE: column 'x': rule" for the first problem.  Pure:
+ * no files, no database.
+ */
+int csvimport_parse(const char *path, const unsigned char *data, size_t len,
+		    csvimport_row_fn fn, void *arg, sl_error *err);
+
+/* Gets each built report (borrowed: it is released after the call). */
+typedef int (*csvimport_report_fn)(int line, json_t *msg, void *arg,
+				   sl_error *err);
+
+/*
+ * csvimport_parse, then the header row mapped onto the `report` flags
+ * and every other non-empty row built by report_from_args.  Errors of
+ * report_from_args and of `fn` are prefixed with "PATH:LINE: column 'x'".
+ * *count (may be NULL) gets the number of reports passed to fn.
+ */
+int csvimport_reports(const struct agent_config *cfg, const char *path,
+		      const unsigned char *data, size_t len,
+		      csvimport_report_fn fn, void *arg, long long *count,
+		      sl_error *err);
+
+/*
+ * Reads FILE.csv and stores every report in it in one outbox batch,
+ * each checked by report_check(rules).  All or nothing: on any error
+ * nothing is stored and no sequence number is used.  On success
+ * *first_seq and *count give the numbers taken (first_seq..+count-1).
+ */
+int csvimport_file(const struct agent_config *cfg, outbox *ob,
+		   const struct report_rules *rules, const char *path,
+		   long long *first_seq, long long *count, sl_error *err);
+
+/* ---- position.c: where the shelter is ---- */
+
+/* A position as the status schema states it. */
+struct position {
+	double lat, lon;    /* WGS 84 degrees */
+	double accuracy_m;  /* horizontal error estimate; NAN if unknown */
+	int fix_mode;       /* 2 or 3 from GPS; 0 for a fixed position */
+	time_t fix_time;    /* when the receiver took the fix; 0 if unknown */
+	const char *source; /* "gps" or "fixed" (static strings) */
+};
+
+#define POSITION_HOST_MAX 256
+#define POSITION_PORT_MAX 8
+
+/*
+ * Splits the `gpsd` setting: "host:port", "host" (port 2947),
+ * "[v6addr]:port".  Returns SL_ENOTFOUND for "none", SL_EINVAL with err
+ * saying why for anything else that is not an address.
+ */
+int position_gpsd_address(const char *spec, char host[POSITION_HOST_MAX],
+			  char port[POSITION_PORT_MAX], sl_error *err);
+
+/*
+ * Asks gpsd for a fix, through libgps, and returns within about
+ * budget_ms whatever gpsd, the network or the name service do.
+ * Returns 0 with *out filled (source "gps"); SL_ENET when gpsd cannot
+ * be reached in time (a refused connection returns at once) or drops
+ * the connection; SL_ENOTFOUND when gpsd answers but has no 2D/3D fix
+ * within the budget; SL_ETIMEOUT when it accepts but says nothing.
+ */
+int position_from_gpsd(const char *host, const char *port, int budget_ms,
+		       struct position *out, sl_error *err);
+
+/*
+ * The configured position (source "fixed") from decimal-degree text,
+ * latitude -90..90, longitude -180..180.  Returns SL_ENOTFOUND when
+ * neither is set, SL_EINVAL with err naming the key otherwise.
+ */
+int position_fixed(const char *lat, const char *lon, struct position *out,
+		   sl_error *err);
+
+/* The schema's `position` object (new reference), or NULL when out of
+ * memory: lat, lon, source, then accuracy_m, fix_mode, fix_time when
+ * known. */
+json_t *position_to_json(const struct position *p);
+
+
+/* ---- form.c: the interactive form ---- */
+
+/* What form_run() ended with, when it did not fail. */
+enum form_result {
+	FORM_SAVED = 0,     /* stored durably; *seq is its number */
+	FORM_NOT_SAVED = 1, /* "no" at the confirmation; kept as a draft */
+	FORM_STOPPED = 2,   /* Ctrl-C, hang-up or end of input; the answers,
+			     * if any, kept as a draft */
+};
+
+/*
+ * `shelter-agent form`: asks shelter staff for a status report one
+ * question at a time on `in`/`out` in `lang` ("ja", the default when
+ * NULL, or "en"), offering the previous report's values as defaults and
+ * checking every answer as it is typed with report_from_args() and
+ * report_check().  After a confirmed summary the report is committed
+ * with outbox_add() and its number printed.  Answers not saved go to the
+ * draft DATABASE.form-draft.json (written atomically), which the next
+ * run offers to resume; saving deletes it.  While it runs, SIGINT,
+ * SIGTERM and SIGHUP interrupt the waiting read instead of killing the
+ * process; the previous handlers are restored on return.
+ * Returns a form_result (*seq set only for FORM_SAVED, else 0), or a
+ * negative SL_E* code with err set (the answers still kept as a draft
+ * when there were any).
+ */
+int form_run(const struct agent_config *cfg, FILE *in, FILE *out,
+	     const char *lang, long long *seq, sl_error *err);
 
 #endif

@@ -25,6 +25,12 @@ static const struct conf_option agent_options[] = {
 	{ "longitude", CONF_STRING, NULL, 0, 32, 0,
 	  offsetof(struct agent_config, longitude),
 	  "fixed position when there is no GPS (decimal degrees)" },
+	{ "gpsd", CONF_STRING, "localhost:2947", 0, 300, 0,
+	  offsetof(struct agent_config, gpsd),
+	  "gpsd address host:port, or 'none'" },
+	{ "gps_budget_ms", CONF_INT, "1000", 0, 10000, 0,
+	  offsetof(struct agent_config, gps_budget_ms),
+	  "longest a report waits for a GPS fix" },
 	{ "resend_s", CONF_INT, "30", 1, 86400, 0,
 	  offsetof(struct agent_config, resend_s),
 	  "resend when HQ has not acknowledged for this long" },
@@ -51,8 +57,16 @@ static void usage(FILE *out)
 		"                 record a status report; prints its sequence number\n"
 		"  run [--until-acked] [--timeout SECONDS]\n"
 		"                 deliver reports to HQ until it acknowledges them\n"
+		"  inbox          dispatch orders received from HQ\n"
+		"  receive DISPATCH_ID ITEM=QTY...\n"
+		"                 record what actually arrived; sends a delivery receipt\n"
 		"  status [--format text|json]\n"
 		"                 outbox depth, acknowledgement, connection\n"
+		"  import FILE.csv\n"
+		"                 record reports typed from paper forms (all or none)\n"
+		"  form [--lang ja|en]\n"
+		"                 ask for a report question by question (Japanese by\n"
+		"                 default); prints its sequence number\n"
 		"\n"
 		"options:\n"
 		"  -c FILE   configuration (default /etc/shelterlink/agent.conf)\n"
@@ -132,6 +146,54 @@ static int cmd_report(const struct agent_config *cfg, int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
+static int cmd_import(const struct agent_config *cfg, int argc, char **argv)
+{
+	sl_error err;
+	long long first = 0, count = 0;
+
+	if (argc != 2) {
+		fprintf(stderr, "shelter-agent import: give one FILE.csv\n");
+		return 2;
+	}
+	schema_set *set = load_schemas(cfg, &err);
+	catalog *items = set ? catalog_load(cfg->common.items, set, &err) : NULL;
+	outbox *ob = items ? outbox_open(cfg->common.database, &err) : NULL;
+	struct report_rules rules = { set, items };
+	int rc = ob ? csvimport_file(cfg, ob, &rules, argv[1], &first, &count,
+				     &err)
+		    : 1;
+
+	if (rc == 0)
+		printf("imported %lld reports, seq %lld..%lld\n", count, first,
+		       first + count - 1);
+	else
+		fprintf(stderr, "shelter-agent: nothing imported: %s\n", err.text);
+	outbox_close(ob);
+	catalog_free(items);
+	schema_set_free(set);
+	return rc == 0 ? 0 : 1;
+}
+
+/* Exits 0 only when a report was saved; what was not saved is kept as
+ * a draft and form_run() has said so on the terminal. */
+static int cmd_form(const struct agent_config *cfg, int argc, char **argv)
+{
+	const char *lang = "ja";
+	long long seq;
+	sl_error err;
+
+	if (argc == 3 && strcmp(argv[1], "--lang") == 0) {
+		lang = argv[2];
+	} else if (argc != 1) {
+		fprintf(stderr, "shelter-agent form: use [--lang ja|en]\n");
+		return 2;
+	}
+	int rc = form_run(cfg, stdin, stdout, lang, &seq, &err);
+	if (rc < 0)
+		fprintf(stderr, "shelter-agent: form: %s\n", err.text);
+	return rc == FORM_SAVED ? 0 : 1;
+}
+
 static int cmd_run(const struct agent_config *cfg, int argc, char **argv)
 {
 	struct uplink_options o = { 0 };
@@ -198,6 +260,44 @@ static int cmd_status(const struct agent_config *cfg, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_inbox(const struct agent_config *cfg, int argc)
+{
+	sl_error err;
+	if (argc != 1) {
+		fprintf(stderr, "shelter-agent inbox: takes no arguments\n");
+		return 2;
+	}
+	if (dispatch_list(cfg, &err) != 0) {
+		fprintf(stderr, "shelter-agent: %s\n", err.text);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_receive(const struct agent_config *cfg, int argc, char **argv)
+{
+	sl_error err;
+	long long seq;
+	if (argc < 2) {
+		fprintf(stderr, "usage: shelter-agent receive DISPATCH_ID "
+				"ITEM=QTY...\n");
+		return 2;
+	}
+	schema_set *set = load_schemas(cfg, &err);
+	catalog *items = set ? catalog_load(cfg->common.items, set, &err) : NULL;
+	struct report_rules rules = { set, items };
+	int rc = items ? dispatch_receive(cfg, &rules, argv[1], argc - 2, argv + 2,
+					  &seq, &err)
+		       : SL_EINVAL;
+	if (rc == 0)
+		printf("%lld\n", seq);
+	else
+		fprintf(stderr, "shelter-agent: receipt not saved: %s\n", err.text);
+	catalog_free(items);
+	schema_set_free(set);
+	return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct conf_program prog = {
@@ -220,6 +320,14 @@ int main(int argc, char **argv)
 		rc = cmd_run(&cfg, cargc, cargv);
 	else if (strcmp(cmd, "status") == 0)
 		rc = cmd_status(&cfg, cargc, cargv);
+	else if (strcmp(cmd, "inbox") == 0)
+		rc = cmd_inbox(&cfg, cargc);
+	else if (strcmp(cmd, "receive") == 0)
+		rc = cmd_receive(&cfg, cargc, cargv);
+	else if (strcmp(cmd, "import") == 0)
+		rc = cmd_import(&cfg, cargc, cargv);
+	else if (strcmp(cmd, "form") == 0)
+		rc = cmd_form(&cfg, cargc, cargv);
 	else {
 		fprintf(stderr, "shelter-agent: unknown command '%s'\n", cmd);
 		usage(stderr);

@@ -24,7 +24,14 @@ static const char *const migrations[] = {
 	"  payload TEXT NOT NULL,"
 	"  acked_at INTEGER"
 	");"
-	"CREATE INDEX outbox_unacked ON outbox (seq) WHERE acked_at IS NULL;",
+	"CREATE INDEX outbox_unacked ON outbox (seq) WHERE acked_at IS NULL;"
+	/* Dispatch orders from HQ, kept for the staff who unload the truck. */
+	"CREATE TABLE inbox ("
+	"  dispatch_id TEXT PRIMARY KEY,"
+	"  received_at INTEGER NOT NULL,"
+	"  payload TEXT NOT NULL,"
+	"  receipt_seq INTEGER REFERENCES outbox(seq)"
+	") WITHOUT ROWID;",
 };
 
 struct outbox {
@@ -304,4 +311,80 @@ int outbox_stats(outbox *ob, struct outbox_stats *s, sl_error *err)
 	}
 	sqlite3_finalize(st);
 	return 0;
+}
+
+int outbox_store_dispatch(outbox *ob, const json_t *msg, time_t now,
+			  int *is_new, sl_error *err)
+{
+	sqlite3_stmt *st;
+	char *text = msg_encode(msg);
+	if (text == NULL)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	int rc = db_prepare(ob->db, &st,
+			    "INSERT INTO inbox (dispatch_id, received_at, payload)"
+			    " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+			    err);
+	if (rc == 0) {
+		sqlite3_bind_text(st, 1,
+				  json_string_value(json_object_get(msg, "dispatch_id")),
+				  -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE
+			     ? 0 : db_error(ob->db, err, "store dispatch order");
+		*is_new = sqlite3_changes(ob->db) > 0;
+		sqlite3_finalize(st);
+	}
+	free(text);
+	return rc;
+}
+
+int outbox_each_dispatch(outbox *ob, outbox_dispatch_fn fn, void *arg,
+			 sl_error *err)
+{
+	sqlite3_stmt *st;
+	int rc = db_prepare(ob->db, &st,
+			    "SELECT dispatch_id, received_at, payload,"
+			    " coalesce(receipt_seq, 0) FROM inbox"
+			    " ORDER BY received_at, dispatch_id",
+			    err);
+	if (rc != 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *m = json_loads((const char *)sqlite3_column_text(st, 2), 0,
+				       NULL);
+		int stop = m ? fn((const char *)sqlite3_column_text(st, 0),
+				  sqlite3_column_int64(st, 1), m,
+				  sqlite3_column_int64(st, 3), arg)
+			     : 0;
+		json_decref(m);
+		if (stop) {
+			sqlite3_finalize(st);
+			return stop;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_error(ob->db, err, "read inbox");
+}
+
+int outbox_receipt_for(outbox *ob, const char *dispatch_id, long long seq,
+		       sl_error *err)
+{
+	sqlite3_stmt *st;
+	int rc = db_prepare(ob->db, &st,
+			    "UPDATE inbox SET receipt_seq = ?2 WHERE dispatch_id = ?1",
+			    err);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, dispatch_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0
+					      : db_error(ob->db, err, "link receipt");
+	if (rc == 0 && sqlite3_changes(ob->db) == 0)
+		rc = sl_error_set(err, SL_ENOTFOUND,
+				  "no dispatch order '%s' in the inbox "
+				  "(see shelter-agent inbox)",
+				  dispatch_id);
+	sqlite3_finalize(st);
+	return rc;
 }

@@ -9,8 +9,10 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent.h"
+#include "log.h"
 #include "msg.h"
 #include "rules.h"
 
@@ -42,8 +44,8 @@ static int parse_integer(const char *flag, const char *s, long long *out,
 	return 0;
 }
 
-/* ITEM=QTY[:URGENCY] for needs, ITEM=QTY for stock. */
-static json_t *parse_line(const char *flag, const char *s, int with_urgency,
+/* ITEM=QTY[:URGENCY] for needs, ITEM=QTY for stock and receipts. */
+json_t *report_parse_item(const char *flag, const char *s, int with_urgency,
 			  sl_error *err)
 {
 	char item[64], qtytext[32];
@@ -85,21 +87,78 @@ static int parse_yesno(const char *flag, const char *s, int *out, sl_error *err)
 	return 0;
 }
 
-static int add_fixed_position(const struct agent_config *cfg, json_t *msg,
-			      sl_error *err)
+/* gpsd's last answer, reused for a minute for the same settings: an
+ * import of many rows asks gpsd once, not once per row. */
+static struct {
+	int asked, rc;
+	char spec[512];
+	long long budget_ms;
+	struct timespec at; /* CLOCK_MONOTONIC */
+	struct position pos;
+	sl_error why;
+} gps_memo;
+#define GPS_MEMO_S 60
+
+static int ask_gps(const char *spec, long long budget_ms, struct position *pos,
+		   sl_error *why)
 {
-	char *end1, *end2;
-	if (cfg->latitude == NULL || cfg->longitude == NULL)
+	char host[POSITION_HOST_MAX], port[POSITION_PORT_MAX];
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (gps_memo.asked && strcmp(gps_memo.spec, spec) == 0 &&
+	    gps_memo.budget_ms == budget_ms &&
+	    now.tv_sec - gps_memo.at.tv_sec < GPS_MEMO_S) {
+		*pos = gps_memo.pos;
+		*why = gps_memo.why;
+		return gps_memo.rc;
+	}
+	int rc = position_gpsd_address(spec, host, port, why);
+	if (rc == SL_EINVAL)
+		log_warn("GPS not used: %s", why->text);
+	else if (rc == 0 && budget_ms == 0)
+		rc = sl_error_set(why, SL_ENOTFOUND, "gps_budget_ms = 0");
+	else if (rc == 0)
+		rc = position_from_gpsd(host, port, (int)budget_ms, pos, why);
+	if (strlen(spec) < sizeof(gps_memo.spec)) {
+		gps_memo.asked = 1;
+		gps_memo.rc = rc;
+		snprintf(gps_memo.spec, sizeof(gps_memo.spec), "%s", spec);
+		gps_memo.budget_ms = budget_ms;
+		gps_memo.at = now;
+		gps_memo.pos = *pos;
+		gps_memo.why = *why;
+	}
+	return rc;
+}
+
+/*
+ * The shelter's position: a GPS fix when gpsd gives one within
+ * gps_budget_ms, else the configured fixed position, else none.  Never a
+ * reason to refuse a report: a malformed setting is warned about and
+ * left out, and why a fallback was taken is logged at debug level.
+ */
+static int add_position(const struct agent_config *cfg, json_t *msg,
+			sl_error *err)
+{
+	struct position pos = { 0 }, fixed;
+	sl_error why = { "" }, fixed_why = { "" };
+
+	int frc = position_fixed(cfg->latitude, cfg->longitude, &fixed,
+				 &fixed_why);
+	if (frc != 0 && frc != SL_ENOTFOUND)
+		log_warn("configured position not used: %s", fixed_why.text);
+	int rc = cfg->gpsd ? ask_gps(cfg->gpsd, cfg->gps_budget_ms, &pos, &why)
+			   : sl_error_set(&why, SL_ENOTFOUND, "gpsd not set");
+	if (rc != 0 && frc == 0) {
+		log_debug("fixed position, not GPS: %s", why.text);
+		pos = fixed;
+	} else if (rc != 0) {
+		log_debug("no position: %s; %s", why.text, fixed_why.text);
 		return 0;
-	errno = 0;
-	double lat = strtod(cfg->latitude, &end1);
-	double lon = strtod(cfg->longitude, &end2);
-	if (*end1 || *end2 || errno)
-		return sl_error_set(err, SL_EINVAL,
-				    "configured latitude/longitude is not a number");
-	json_t *pos = json_pack("{s:f, s:f, s:s}", "lat", lat, "lon", lon,
-				"source", "fixed");
-	if (pos == NULL || json_object_set_new(msg, "position", pos) != 0)
+	}
+	json_t *j = position_to_json(&pos);
+	if (j == NULL || json_object_set_new(msg, "position", j) != 0)
 		return sl_error_set(err, SL_ENOMEM, "out of memory");
 	return 0;
 }
@@ -131,7 +190,7 @@ static int apply_option(json_t *msg, int opt, const char *arg, sl_error *err)
 	case OPT_NEED:
 	case OPT_STOCK: {
 		const char *key = opt == OPT_NEED ? "needs" : "stock";
-		json_t *line = parse_line(key, arg, opt == OPT_NEED, err);
+		json_t *line = report_parse_item(key, arg, opt == OPT_NEED, err);
 		if (line == NULL)
 			return SL_EINVAL;
 		json_t *arr = json_object_get(msg, key);
@@ -226,7 +285,7 @@ json_t *report_from_args(const struct agent_config *cfg, int argc,
 		sl_error_set(err, SL_EINVAL, "--total is required");
 		goto fail;
 	}
-	if (add_fixed_position(cfg, msg, err) != 0)
+	if (add_position(cfg, msg, err) != 0)
 		goto fail;
 	return msg;
 fail:

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mq.h"
 #include "msg.h"
+#include "rules.h"
 #include "stop.h"
 #include "topic.h"
 
@@ -23,6 +24,7 @@ struct uplink {
 	const struct agent_config *cfg;
 	outbox *ob;
 	schema_set *schemas;
+	catalog *items;
 	mq_client *mq;
 	long long birth;
 	long long acked;     /* HQ's acknowledgement as far as we know */
@@ -147,6 +149,30 @@ static void on_ack(struct uplink *u, const struct mq_event *ev)
 		u->cursor = seq + 1;
 }
 
+/* An order is validated like anything else entering; HQ may send it
+ * again after each birth, so a repeat is recognised by its id. */
+static void on_dispatch(struct uplink *u, const struct mq_event *ev)
+{
+	json_t *m;
+	sl_error err;
+	int is_new = 0;
+
+	if (msg_decode(u->schemas, "dispatch", ev->payload, ev->len, &m, &err) ||
+	    rules_check(m, u->items, &err)) {
+		log_warn("ignoring dispatch order: %s", err.text);
+		return;
+	}
+	const char *to = json_string_value(json_object_get(m, "shelter_id"));
+	if (strcmp(to, u->cfg->shelter_id) != 0)
+		log_warn("ignoring dispatch order for shelter %s", to);
+	else if (outbox_store_dispatch(u->ob, m, time(NULL), &is_new, &err))
+		log_error("%s", err.text);
+	else if (is_new)
+		log_info("dispatch order %s received",
+			 json_string_value(json_object_get(m, "dispatch_id")));
+	json_decref(m);
+}
+
 static void on_event(struct uplink *u, const struct mq_event *ev)
 {
 	sl_error err;
@@ -179,9 +205,7 @@ static void on_event(struct uplink *u, const struct mq_event *ev)
 		if (strcmp(ev->topic, u->topic_ack) == 0)
 			on_ack(u, ev);
 		else if (strcmp(ev->topic, u->topic_dispatch) == 0)
-			log_info("dispatch order received (inbox arrives with "
-				 "the dispatch issue): %.200s",
-				 (const char *)ev->payload);
+			on_dispatch(u, ev);
 		break;
 	default:
 		break;
@@ -203,6 +227,8 @@ static int uplink_setup(struct uplink *u, const struct agent_config *cfg,
 	if ((rc = schema_set_load_dir(u->schemas, cfg->common.schemas, err)) ||
 	    (rc = schema_set_resolve(u->schemas, err)))
 		return rc;
+	if ((u->items = catalog_load(cfg->common.items, u->schemas, err)) == NULL)
+		return SL_EINVAL;
 	if ((u->ob = outbox_open(cfg->common.database, err)) == NULL)
 		return SL_EDB;
 	if ((rc = outbox_stats(u->ob, &st, err)) != 0)
@@ -249,6 +275,7 @@ static void uplink_teardown(struct uplink *u)
 	}
 	mq_free(u->mq);
 	outbox_close(u->ob);
+	catalog_free(u->items);
 	schema_set_free(u->schemas);
 }
 
