@@ -51,6 +51,7 @@ struct conf_common {
 	char *log_level;
 	char *username;
 	char *password;
+	char *ca_file, *cert_file, *key_file;
 	long long mqtt_version;
 };
 
@@ -73,6 +74,13 @@ struct conf_common {
 	  offsetof(type, m.username), "MQTT user name" },                     \
 	{ "password", CONF_STRING, NULL, 0, 256, CONF_SECRET,                 \
 	  offsetof(type, m.password), "MQTT password (never logged)" },       \
+	{ "ca_file", CONF_STRING, NULL, 0, 4096, 0,                           \
+	  offsetof(type, m.ca_file),                                          \
+	  "CA certificates (PEM): TLS, server name verified; use ssl:// URIs" }, \
+	{ "cert_file", CONF_STRING, NULL, 0, 4096, 0,                         \
+	  offsetof(type, m.cert_file), "client certificate (PEM) for TLS" },  \
+	{ "key_file", CONF_STRING, NULL, 0, 4096, 0,                          \
+	  offsetof(type, m.key_file), "client private key (PEM) for TLS" },   \
 	{ "mqtt_version", CONF_INT, "5", 4, 5, 0,                             \
 	  offsetof(type, m.mqtt_version), "5 for MQTT 5, 4 for MQTT 3.1.1" }
 

@@ -41,6 +41,7 @@ struct mq_client {
 	MQTTAsync handle;
 	struct mq_options opt;
 	char *uris, *client_id, *username, *password;
+	char *ca_file, *cert_file, *key_file;
 	char **uri_list;
 	int uri_count;
 
@@ -329,9 +330,15 @@ mq_client *mq_new(const struct mq_options *opt, sl_error *err)
 	c->client_id = dupstr(opt->client_id);
 	c->username = dupstr(opt->username);
 	c->password = dupstr(opt->password);
+	c->ca_file = dupstr(opt->ca_file);
+	c->cert_file = dupstr(opt->cert_file);
+	c->key_file = dupstr(opt->key_file);
 	if (c->uris == NULL || c->client_id == NULL ||
 	    (opt->username && c->username == NULL) ||
-	    (opt->password && c->password == NULL)) {
+	    (opt->password && c->password == NULL) ||
+	    (opt->ca_file && c->ca_file == NULL) ||
+	    (opt->cert_file && c->cert_file == NULL) ||
+	    (opt->key_file && c->key_file == NULL)) {
 		sl_error_set(err, SL_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -399,6 +406,9 @@ void mq_free(mq_client *c)
 	free(c->will_payload);
 	free(c->uri_list);
 	free(c->uris);
+	free(c->ca_file);
+	free(c->cert_file);
+	free(c->key_file);
 	free(c->client_id);
 	free(c->username);
 	if (c->password) {
@@ -469,6 +479,7 @@ static int begin_connect(mq_client *c)
 	MQTTAsync_connectOptions *co = c->opt.mqtt_version == 5 ? &co5 : &co3;
 	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
 	MQTTProperties props = MQTTProperties_initializer;
+	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
 
 	co->keepAliveInterval = c->opt.keepalive_s;
 	co->maxInflight = c->opt.max_inflight;
@@ -479,6 +490,15 @@ static int begin_connect(mq_client *c)
 	co->serverURIs = c->uri_list;
 	co->serverURIcount = c->uri_count;
 	co->automaticReconnect = 0; /* we back off with jitter ourselves */
+	if (c->ca_file) {
+		/* paho's default is verify=0: the host name would go unchecked */
+		ssl.trustStore = c->ca_file;
+		ssl.keyStore = c->cert_file;
+		ssl.privateKey = c->key_file;
+		ssl.enableServerCertAuth = 1;
+		ssl.verify = 1;
+		co->ssl = &ssl;
+	}
 	if (c->has_will) {
 		will.topicName = c->will_topic;
 		will.message = NULL;

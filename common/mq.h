@@ -25,6 +25,10 @@ struct mq_options {
 	const char *client_id; /* copied */
 	const char *username;  /* NULL for none (copied) */
 	const char *password;  /* NULL for none (copied, never logged) */
+	const char *ca_file;   /* CA bundle: enables TLS with the server's
+				  certificate and host name verified */
+	const char *cert_file; /* client certificate (PEM), optional */
+	const char *key_file;  /* its private key (PEM), optional */
 	int mqtt_version;      /* 5 (default when 0) or 4 (MQTT 3.1.1) */
 	int clean_start;       /* 0 keeps the session across reconnects */
 	unsigned session_expiry_s; /* MQTT 5 only */

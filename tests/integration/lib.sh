@@ -11,6 +11,9 @@ HQ="$ROOT/$BUILD/hq"
 MUNI=172022
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/sl-test.XXXXXX")
+# mosquitto started as root drops to its own user: it must read configs
+# and certificates here.
+chmod 755 "$T"
 # SL_VALGRIND=1 runs every program under valgrind (through wrappers, so
 # "$HQ" stays one word); any valgrind error fails the run.
 if [ "${SL_VALGRIND:-0}" = 1 ]; then
