@@ -74,6 +74,7 @@ int store_acked_seq(hq_store *st, const char *shelter_id, long long *seq,
 struct store_shelter {
 	const char *shelter_id, *municipality, *name, *status, *last_time;
 	long long total, last_seq, acked_seq, reports, registered, birth;
+	long long last_seen; /* Unix time of the last message of any kind */
 	int has_total;
 };
 

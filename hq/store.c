@@ -432,7 +432,7 @@ int store_each_shelter(hq_store *st, store_shelter_fn fn, void *arg,
 		"  (SELECT count(*) FROM messages m WHERE m.shelter_id = s.shelter_id"
 		"     AND m.type = 'status'),"
 		"  (SELECT max(seq) FROM messages m WHERE m.shelter_id = s.shelter_id),"
-		"  h.total, m.time"
+		"  h.total, m.time, s.last_seen"
 		" FROM shelters s"
 		" LEFT JOIN headcounts h ON h.shelter_id = s.shelter_id AND h.seq ="
 		"  (SELECT max(seq) FROM headcounts x WHERE x.shelter_id = s.shelter_id)"
@@ -456,6 +456,7 @@ int store_each_shelter(hq_store *st, store_shelter_fn fn, void *arg,
 			.has_total = sqlite3_column_type(s, 9) != SQLITE_NULL,
 			.total = sqlite3_column_int64(s, 9),
 			.last_time = (const char *)sqlite3_column_text(s, 10),
+			.last_seen = sqlite3_column_int64(s, 11),
 		};
 		int stop = fn(&row, arg);
 		if (stop != 0) {

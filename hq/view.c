@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hq.h"
+#include "msg.h"
 
 int view_format_parse(const char *name, enum view_format *out)
 {
@@ -38,7 +39,9 @@ static int add_shelter(const struct store_shelter *r, void *arg)
 			r->name ? r->name : "");
 		return 0;
 	}
-	json_t *o = json_pack("{s:s, s:s, s:s?, s:s, s:o, s:I, s:I, s:I, s:s?, s:b}",
+	char seen[32];
+	msg_time((time_t)r->last_seen, seen);
+	json_t *o = json_pack("{s:s, s:s, s:s?, s:s, s:o, s:I, s:I, s:I, s:s?, s:b, s:s}",
 			      "shelter_id", r->shelter_id, "municipality",
 			      r->municipality, "name", r->name, "status",
 			      r->status, "total",
@@ -46,7 +49,8 @@ static int add_shelter(const struct store_shelter *r, void *arg)
 			      "last_seq", (json_int_t)r->last_seq, "acked_seq",
 			      (json_int_t)r->acked_seq, "reports",
 			      (json_int_t)r->reports, "last_report_time",
-			      r->last_time, "registered", (int)r->registered);
+			      r->last_time, "registered", (int)r->registered,
+			      "last_seen", seen);
 	if (o == NULL || json_array_append_new(acc->array, o) != 0)
 		return SL_ENOMEM;
 	return 0;

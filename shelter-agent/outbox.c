@@ -6,6 +6,7 @@
  * its own history.  What has been *sent* is deliberately not stored: after
  * a restart everything unacknowledged is sent again, and HQ deduplicates.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@
 static const char *const migrations[] = {
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
 	"INSERT INTO meta VALUES ('next_seq', 1), ('acked_seq', 0),"
-	"  ('birth', 0), ('last_ack_at', 0), ('connected', 0);"
+	"  ('birth', 0), ('last_ack_at', 0), ('connected', 0), ('last_error', '');"
 	"CREATE TABLE outbox ("
 	"  seq INTEGER PRIMARY KEY,"
 	"  type TEXT NOT NULL,"
@@ -387,4 +388,23 @@ int outbox_receipt_for(outbox *ob, const char *dispatch_id, long long seq,
 				  dispatch_id);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+int outbox_set_error(outbox *ob, const char *text, sl_error *err)
+{
+	sqlite3_bind_text(ob->set_meta, 1, "last_error", -1, SQLITE_STATIC);
+	sqlite3_bind_text(ob->set_meta, 2, text, -1, SQLITE_TRANSIENT);
+	return step_done(ob, ob->set_meta, err, "last_error");
+}
+
+int outbox_get_error(outbox *ob, char *buf, size_t size, sl_error *err)
+{
+	sqlite3_bind_text(ob->get_meta, 1, "last_error", -1, SQLITE_STATIC);
+	int rc = sqlite3_step(ob->get_meta);
+	const unsigned char *t = rc == SQLITE_ROW ? sqlite3_column_text(ob->get_meta, 0)
+						   : NULL;
+	snprintf(buf, size, "%s", t ? (const char *)t : "");
+	sqlite3_reset(ob->get_meta);
+	sqlite3_clear_bindings(ob->get_meta);
+	return rc == SQLITE_ROW ? 0 : db_error(ob->db, err, "last_error");
 }

@@ -31,6 +31,7 @@ struct uplink {
 	long long cursor;    /* next seq to send */
 	long long last_assigned; /* highest seq the outbox had, last we looked */
 	time_t progress_at;  /* last time the acknowledgement advanced */
+	time_t heartbeat_at; /* when presence is announced again */
 	char topic_ack[TOPIC_MAX], topic_dispatch[TOPIC_MAX];
 	char topic_state[TOPIC_MAX];
 	char topic_up[TOPIC_KIND_COUNT][TOPIC_MAX];
@@ -173,26 +174,38 @@ static void on_dispatch(struct uplink *u, const struct mq_event *ev)
 	json_decref(m);
 }
 
+/*
+ * The retained birth, published on connect and again every heartbeat_s
+ * with the same birth number, so HQ can tell a quiet shelter from a
+ * vanished one without waiting for a report.
+ */
+static void announce(struct uplink *u, time_t now)
+{
+	sl_error err;
+	char *birth = state_payload(u, "online");
+	if (birth == NULL || mq_publish(u->mq, u->topic_state, birth,
+					strlen(birth), 1, 1, 0, &err) != 0)
+		log_warn("cannot announce presence");
+	free(birth);
+	u->heartbeat_at = now + u->cfg->heartbeat_s;
+}
+
 static void on_event(struct uplink *u, const struct mq_event *ev)
 {
 	sl_error err;
 
 	switch (ev->type) {
-	case MQ_EV_CONNECTED: {
+	case MQ_EV_CONNECTED:
 		log_info("connected (birth %lld)", u->birth);
-		char *birth = state_payload(u, "online");
-		if (birth == NULL ||
-		    mq_publish(u->mq, u->topic_state, birth, strlen(birth), 1, 1,
-			       0, &err) != 0)
-			log_warn("cannot publish birth");
-		free(birth);
+		announce(u, time(NULL));
 		outbox_set_connected(u->ob, 1, NULL);
+		outbox_set_error(u->ob, "", NULL);
 		u->cursor = u->acked + 1; /* anything in flight may be lost */
 		u->progress_at = time(NULL);
 		break;
-	}
 	case MQ_EV_CONNECTION_LOST:
 		log_warn("connection lost: %s", ev->reason);
+		outbox_set_error(u->ob, ev->reason, NULL);
 		outbox_set_connected(u->ob, 0, NULL);
 		if (arm_will(u, &err) != 0)
 			log_error("%s", err.text);
@@ -200,6 +213,7 @@ static void on_event(struct uplink *u, const struct mq_event *ev)
 	case MQ_EV_CONNECT_FAILED:
 		log_warn("cannot connect to %s: %s", u->cfg->common.broker,
 			 ev->reason);
+		outbox_set_error(u->ob, ev->reason, NULL);
 		break;
 	case MQ_EV_MESSAGE:
 		if (strcmp(ev->topic, u->topic_ack) == 0)
@@ -319,6 +333,9 @@ int uplink_run(const struct agent_config *cfg, const struct uplink_options *o,
 					  o->timeout_s, u.acked);
 			break;
 		}
+		if (u.cfg->heartbeat_s && mq_is_connected(u.mq) &&
+		    now >= u.heartbeat_at)
+			announce(&u, now);
 		flush(&u, now);
 		/* Wait for one event, then take whatever else is queued, so a
 		 * burst of PUBACKs costs one flush, not one each. */

@@ -8,6 +8,7 @@ ID=CC0000000518
 start_broker || { not_ok "start mosquitto"; done_testing; exit 1; }
 write_hq_conf
 write_agent_conf "$ID" "山王小学校"
+echo "heartbeat_s = 1" >>"$T/agent-$ID.conf"
 start_hq
 "$AGENT" -c "$T/agent-$ID.conf" run >>"$T/agent.log" 2>&1 &
 PIDS+=($!)
@@ -36,5 +37,11 @@ check "the receipt takes the next sequence number" [ "$seq" = 1 ]
 check "the inbox marks the order received" sh -c "'$AGENT' -c '$T/agent-$ID.conf' inbox | grep -q 'D20240110-0007 .* received'"
 eventually 10 "HQ stores the receipt" sql_is "SELECT json_extract(payload, '$.lines[0].qty') FROM messages WHERE type = 'receipt' AND shelter_id = '$ID'" 280
 eventually 10 "HQ acknowledges it" field_is "$ID" acked_seq 1
+check "status shows a connected agent with nothing waiting and no error" \
+	sh -c "'$AGENT' -c '$T/agent-$ID.conf' status --format json | grep -q '\"connected\": true, \"outbox\": 0, .*\"last_error\": \"\"'"
+seen0=$(shelter_field "$ID" last_seen)
+sleep 2.5
+check "an idle agent's heartbeats keep HQ's last_seen moving" \
+	[ "$(shelter_field "$ID" last_seen)" != "$seen0" ]
 
 done_testing

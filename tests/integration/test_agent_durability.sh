@@ -29,6 +29,13 @@ check "500 reports entered with no broker running" enter 1 500
 check "all 500 wait in the outbox" [ "$(depth)" = 500 ]
 check "no sequence number was skipped or reused" \
 	[ "$(sqlite3 "$T/agent-$ID.db" 'SELECT count(DISTINCT seq)||":"||min(seq)||":"||max(seq) FROM outbox')" = "500:1:500" ]
+"$AGENT" -c "$T/agent-$ID.conf" run --until-acked --timeout 2 >/dev/null 2>&1
+no_broker() {
+	agent "$ID" status --format json | python3 -c 'import json,sys
+s = json.load(sys.stdin)
+sys.exit(0 if not s["connected"] and s["outbox"] == 500 and s["last_error"] else 1)'
+}
+check "with no broker, status says not connected, 500 waiting, and why" no_broker
 start_broker
 start_hq
 check "once the broker is up, the agent delivers all 500" \
