@@ -27,6 +27,8 @@ struct agent_config {
 	long long resend_s;         /* go back to the oldest unacked after */
 	long long window;           /* most messages sent ahead of HQ's ack */
 	long long session_expiry_s;
+	long long heartbeat_s;      /* re-announce presence this often */
+	char *language;             /* "ja" or "en", for the form */
 };
 
 /* ---- outbox.c: the durable outbox, source of truth ---- */
@@ -107,6 +109,9 @@ struct outbox_stats {
 	long long connected;         /* as last recorded by `run` */
 };
 int outbox_stats(outbox *ob, struct outbox_stats *st, sl_error *err);
+/* The daemon's last connection error ("" when none), for `status`. */
+int outbox_set_error(outbox *ob, const char *text, sl_error *err);
+int outbox_get_error(outbox *ob, char *buf, size_t size, sl_error *err);
 /* Records the daemon's connection state for `status`. */
 int outbox_set_connected(outbox *ob, int connected, sl_error *err);
 

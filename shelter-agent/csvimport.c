@@ -135,10 +135,11 @@ static int decode(const char *path, const unsigned char *data, size_t len,
 				    path, len, CSVIMPORT_MAX_BYTES);
 	if (len >= 2 && ((data[0] == 0xFF && data[1] == 0xFE) ||
 			 (data[0] == 0xFE && data[1] == 0xFF)))
-		return sl_error_set(err, SL_EINVAL,
-				    "%s: UTF-16 (Excel's \"Unicode text\") is not "
-				    "read: save the file as \"CSV UTF-8\"",
-				    path);
+		return sl_error_set(
+			err, SL_EINVAL,
+			"%s: UTF-16 (Excel's \"Unicode text\") is not "
+			"read: save the file as \"CSV UTF-8\"",
+			path);
 	if (len >= 3 && memcmp(data, bom, 3) == 0) {
 		ok = utf8_valid_prefix(data + 3, len - 3);
 		if (ok != len - 3)

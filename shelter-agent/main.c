@@ -40,6 +40,12 @@ static const struct conf_option agent_options[] = {
 	{ "session_expiry_s", CONF_INT, "604800", 0, 4294967295LL, 0,
 	  offsetof(struct agent_config, session_expiry_s),
 	  "how long the broker keeps our session (MQTT 5)" },
+	{ "heartbeat_s", CONF_INT, "60", 0, 86400, 0,
+	  offsetof(struct agent_config, heartbeat_s),
+	  "re-announce presence to HQ this often (0: never)" },
+	{ "language", CONF_STRING, "ja", 0, 2, 0,
+	  offsetof(struct agent_config, language),
+	  "language of the form: ja or en" },
 };
 #define NOPTIONS (sizeof(agent_options) / sizeof(agent_options[0]))
 
@@ -237,8 +243,10 @@ static int cmd_status(const struct agent_config *cfg, int argc, char **argv)
 		fprintf(stderr, "shelter-agent status: use --format text|json\n");
 		return 2;
 	}
+	char last_error[256];
 	outbox *ob = outbox_open(cfg->common.database, &err);
-	if (ob == NULL || outbox_stats(ob, &st, &err) != 0) {
+	if (ob == NULL || outbox_stats(ob, &st, &err) != 0 ||
+	    outbox_get_error(ob, last_error, sizeof(last_error), &err) != 0) {
 		fprintf(stderr, "shelter-agent: %s\n", err.text);
 		outbox_close(ob);
 		return 1;
@@ -246,17 +254,26 @@ static int cmd_status(const struct agent_config *cfg, int argc, char **argv)
 	outbox_close(ob);
 	long long age = st.depth ? (long long)time(NULL) - st.oldest_created_at : 0;
 	if (json) {
-		printf("{\"shelter_id\": \"%s\", \"connected\": %s, \"outbox\": %lld, "
-		       "\"oldest_age_s\": %lld, \"acked_seq\": %lld, "
-		       "\"next_seq\": %lld, \"last_ack_at\": %lld}\n",
-		       cfg->shelter_id, st.connected ? "true" : "false", st.depth,
-		       age, st.acked_seq, st.next_seq, st.last_ack_at);
-	} else {
-		printf("shelter %s: %s, %lld report(s) waiting for HQ "
-		       "(oldest %lld s), HQ has up to %lld\n",
-		       cfg->shelter_id, st.connected ? "connected" : "not connected",
-		       st.depth, age, st.acked_seq);
+		json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:s}",
+				      "shelter_id", cfg->shelter_id, "connected",
+				      (int)st.connected, "outbox", (json_int_t)st.depth,
+				      "oldest_age_s", (json_int_t)age, "acked_seq",
+				      (json_int_t)st.acked_seq, "next_seq",
+				      (json_int_t)st.next_seq, "last_ack_at",
+				      (json_int_t)st.last_ack_at, "last_error",
+				      last_error);
+		char *text = o ? json_dumps(o, JSON_PRESERVE_ORDER) : NULL;
+		if (text)
+			puts(text);
+		free(text);
+		json_decref(o);
+		return text ? 0 : 1;
 	}
+	printf("shelter %s: %s, %lld report(s) waiting for HQ "
+	       "(oldest %lld s), HQ has up to %lld%s%s\n",
+	       cfg->shelter_id, st.connected ? "connected" : "not connected",
+	       st.depth, age, st.acked_seq, *last_error ? "; last error: " : "",
+	       last_error);
 	return 0;
 }
 
