@@ -5,9 +5,16 @@
 
 #include <stdio.h>
 
+/* Staff reading "database or disk is full" need to know which file. */
+static const char *file_of(sqlite3 *db)
+{
+	const char *name = db ? sqlite3_db_filename(db, "main") : NULL;
+	return name && *name ? name : "(database)";
+}
+
 int db_error(sqlite3 *db, sl_error *err, const char *what)
 {
-	return sl_error_set(err, SL_EDB, "%s: %s", what,
+	return sl_error_set(err, SL_EDB, "%s: %s: %s", file_of(db), what,
 			    db ? sqlite3_errmsg(db) : "cannot open");
 }
 
@@ -15,7 +22,8 @@ int db_exec(sqlite3 *db, const char *sql, sl_error *err)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		sl_error_set(err, SL_EDB, "%s", msg ? msg : "exec failed");
+		sl_error_set(err, SL_EDB, "%s: %s", file_of(db),
+			     msg ? msg : "exec failed");
 		sqlite3_free(msg);
 		return SL_EDB;
 	}
@@ -63,33 +71,46 @@ static int user_version(sqlite3 *db, int *version, sl_error *err)
 	return 0;
 }
 
+/* Each step re-reads user_version under the write lock: two processes
+ * opening a new file at once (the daemon and `report`) would otherwise
+ * both run migration 1. */
 static int migrate(sqlite3 *db, const char *const *migrations, int n,
 		   sl_error *err)
 {
-	int version;
-	int rc = user_version(db, &version, err);
-	if (rc != 0)
-		return rc;
-	if (version > n)
-		return sl_error_set(err, SL_EDB,
-				    "database schema version %d is newer than "
-				    "this program's %d",
-				    version, n);
-	for (int v = version; v < n; v++) {
+	int current;
+	if (user_version(db, &current, err) == 0 && current == n)
+		return 0; /* the usual case needs no write lock */
+	for (;;) {
+		int version, rc;
 		char bump[64];
 		if ((rc = db_begin(db, err)) != 0)
 			return rc;
-		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
-		if ((rc = db_exec(db, migrations[v], err)) != 0 ||
+		if ((rc = user_version(db, &version, err)) != 0) {
+			db_rollback(db);
+			return rc;
+		}
+		if (version > n) {
+			db_rollback(db);
+			return sl_error_set(err, SL_EDB,
+					    "%s: database schema version %d is "
+					    "newer than this program's %d",
+					    file_of(db), version, n);
+		}
+		if (version == n) {
+			db_rollback(db);
+			return 0;
+		}
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d",
+			 version + 1);
+		if ((rc = db_exec(db, migrations[version], err)) != 0 ||
 		    (rc = db_exec(db, bump, err)) != 0) {
 			db_rollback(db);
-			sl_error_prefix(err, "migration %d", v + 1);
+			sl_error_prefix(err, "migration %d", version + 1);
 			return rc;
 		}
 		if ((rc = db_commit(db, err)) != 0)
 			return rc;
 	}
-	return 0;
 }
 
 int db_open(sqlite3 **out, const char *path, const char *const *migrations,
@@ -128,12 +149,11 @@ int db_open(sqlite3 **out, const char *path, const char *const *migrations,
 		rc = user_version(db, &version, err);
 		if (rc == 0 && version != nmigrations)
 			rc = sl_error_set(err, SL_EDB,
-					  "database schema version %d, this "
+					  "%s: database schema version %d, this "
 					  "program needs %d: run the daemon once",
-					  version, nmigrations);
+					  path, version, nmigrations);
 	}
 	if (rc != 0) {
-		sl_error_prefix(err, "%s", path);
 		sqlite3_close(db);
 		return rc;
 	}

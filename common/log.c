@@ -50,6 +50,9 @@ int log_enabled(enum log_level level)
 }
 
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap,
+		     const char *suffix) __attribute__((format(printf, 2, 0)));
+
+static void log_vmsg(enum log_level level, const char *fmt, va_list ap,
 		     const char *suffix)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };

@@ -290,6 +290,25 @@ static int split_uris(mq_client *c, sl_error *err)
 	return 0;
 }
 
+/*
+ * OpenSSL 3 initialises itself on first use.  paho's own eager
+ * initialisation (error strings, every algorithm) costs a plain-TCP agent
+ * about 3 MB of resident memory for nothing, so it is turned off; TLS
+ * connections still work (tests/integration/test_tls.sh).
+ */
+static void global_init_once(void)
+{
+	MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
+	init.do_openssl_init = 0;
+	MQTTAsync_global_init(&init);
+}
+
+static void global_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, global_init_once);
+}
+
 mq_client *mq_new(const struct mq_options *opt, sl_error *err)
 {
 	mq_client *c = calloc(1, sizeof(*c));
@@ -345,6 +364,7 @@ mq_client *mq_new(const struct mq_options *opt, sl_error *err)
 	if (split_uris(c, err) != 0)
 		goto fail;
 
+	global_init();
 	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
 	co.MQTTVersion = c->opt.mqtt_version == 5 ? MQTTVERSION_5
 						  : MQTTVERSION_3_1_1;

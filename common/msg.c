@@ -37,7 +37,10 @@ int msg_decode(const schema_set *schemas, const char *schema_name,
 
 char *msg_encode(const json_t *msg)
 {
-	return json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	/* 12 significant digits keep a coordinate to a millimetre and print
+	 * 37.043 as typed, not as its nearest double 37.042999999999999. */
+	return json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER |
+				       JSON_REAL_PRECISION(12));
 }
 
 void msg_time(time_t t, char buf[32])

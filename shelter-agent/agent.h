@@ -111,7 +111,11 @@ struct outbox_stats {
 int outbox_stats(outbox *ob, struct outbox_stats *st, sl_error *err);
 /* The daemon's last connection error ("" when none), for `status`. */
 int outbox_set_error(outbox *ob, const char *text, sl_error *err);
-int outbox_get_error(outbox *ob, char *buf, size_t size, sl_error *err);
+/* A text kept for `status` ("" when none, truncated to size):
+ * "last_error", or "last_fix", the position JSON of the newest report
+ * that gpsd placed. */
+int outbox_get_text(outbox *ob, const char *key, char *buf, size_t size,
+		    sl_error *err);
 /* Records the daemon's connection state for `status`. */
 int outbox_set_connected(outbox *ob, int connected, sl_error *err);
 

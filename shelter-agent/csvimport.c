@@ -457,7 +457,7 @@ static const struct {
 
 /* Most entries one `needs` or `stock` cell may list (the schema's). */
 #define MAX_LIST 200
-#define MAX_ARGS (2 + 2 * NCOLUMNS + 4 * MAX_LIST)
+#define MAX_ARGS (3 + 2 * NCOLUMNS + 4 * MAX_LIST)
 
 struct import {
 	const struct agent_config *cfg;
@@ -715,9 +715,8 @@ static int add_arg(struct import *im, int *argc, int c, char *value,
 	if (*argc + 2 > MAX_ARGS) /* cannot happen: MAX_LIST is checked */
 		return sl_error_set(err, SL_EINVAL, "%s:%d: too many arguments",
 				    im->path, line);
-	/* Flags are string literals on purpose: report_from_args restarts
-	 * getopt with optind = 1 (not 0), so whatever glibc's getopt keeps
-	 * from the previous row must not point into reused cell memory. */
+	/* Flags are string literals so that nothing getopt might still
+	 * point at from the previous row lives in reused cell memory. */
 	im->argv[(*argc)++] = (char *)columns[c].flag;
 	im->argv[(*argc)++] = value;
 	return 0;
@@ -768,6 +767,9 @@ static int read_row(struct import *im, int line, int n, char **cells,
 				    im->path, line, n, im->ncols);
 	im->time_text = NULL;
 	im->argv[argc++] = (char *)"report";
+	/* A row copied from paper says where it was written in shelter_id,
+	 * not in this agent's current fix. */
+	im->argv[argc++] = (char *)"--no-position";
 	for (int i = 0; i < n; i++) {
 		const int c = im->col[i];
 		char *v = cells[i];

@@ -630,10 +630,12 @@ static int answers_from_report(struct answers *a, const json_t *msg)
  * same report_from_args() as `shelter-agent report`.  NULL with err set
  * when an answer is refused.
  */
-static json_t *build(struct form *f, size_t upto, sl_error *err)
+static json_t *build(struct form *f, size_t upto, int with_position,
+		     sl_error *err)
 {
 	char opt[NFIELDS][16], report[] = "report", need[] = "--need";
-	size_t max = 1 + 2 * (NFIELDS + f->a.nneeds);
+	char no_position[] = "--no-position";
+	size_t max = 2 + 2 * (NFIELDS + f->a.nneeds);
 	char **argv = calloc(max + 1, sizeof(*argv));
 	char(*spec)[80] = calloc(f->a.nneeds + 1, sizeof(*spec));
 	json_t *msg = NULL;
@@ -644,6 +646,8 @@ static json_t *build(struct form *f, size_t upto, sl_error *err)
 		goto out;
 	}
 	argv[argc++] = report;
+	if (!with_position) /* checking an answer must not wait for gpsd */
+		argv[argc++] = no_position;
 	for (size_t i = 0; i <= upto && i < NFIELDS; i++) {
 		if (fields[i].kind == K_NEEDS) {
 			for (size_t k = 0; k < f->a.nneeds; k++) {
@@ -674,7 +678,7 @@ out:
  * stand-in sequence number); NULL with err set when refused. */
 static json_t *check(struct form *f, size_t upto, sl_error *err)
 {
-	json_t *msg = build(f, upto, err);
+	json_t *msg = build(f, upto, 0, err);
 	if (msg == NULL)
 		return NULL;
 	if (json_object_set_new(msg, "seq", json_integer(1)) != 0) {
@@ -1039,13 +1043,12 @@ static int ask_need(struct form *f, size_t i, size_t upto, size_t k, int fresh)
 		memcpy(old, n->qty, sizeof(old));
 		if (f->line[0] != '\0') /* else Enter: the shown value */
 			snprintf(n->qty, sizeof(n->qty), "%s", f->line);
-		f->asking = (long)k;
+		f->asking = (long)k; /* names the item in a reason */
 		json_t *msg = check(f, upto, &err);
+		if (msg == NULL)
+			explain(f, err.text);
 		f->asking = -1;
 		if (msg == NULL) {
-			f->asking = (long)k;
-			explain(f, err.text);
-			f->asking = -1;
 			memcpy(n->qty, old, sizeof(old));
 			continue;
 		}
@@ -1359,7 +1362,7 @@ static void summary(const struct form *f)
 static int save(struct form *f, long long *seq, sl_error *err)
 {
 	sl_error why;
-	json_t *msg = build(f, NFIELDS - 1, &why);
+	json_t *msg = build(f, NFIELDS - 1, 1, &why);
 	int rc =
 		msg ? outbox_add(f->ob, msg, report_check, &f->rules, seq, &why)
 		    : SL_EINVAL;
@@ -1549,7 +1552,7 @@ int form_run(const struct agent_config *cfg, FILE *in, FILE *out,
 		f.en = 1;
 	else
 		return sl_error_set(err, SL_EINVAL,
-				    "--lang: '%s' is not ja or en", lang);
+				    "language '%s' is not ja or en", lang);
 	f.echo = fd < 0 || !isatty(fd);
 	if ((rc = open_all(&f, err)) != 0)
 		goto out;

@@ -17,7 +17,8 @@
 static const char *const migrations[] = {
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
 	"INSERT INTO meta VALUES ('next_seq', 1), ('acked_seq', 0),"
-	"  ('birth', 0), ('last_ack_at', 0), ('connected', 0), ('last_error', '');"
+	"  ('birth', 0), ('last_ack_at', 0), ('connected', 0), ('last_error', "
+	"'');"
 	"CREATE TABLE outbox ("
 	"  seq INTEGER PRIMARY KEY,"
 	"  type TEXT NOT NULL,"
@@ -33,6 +34,8 @@ static const char *const migrations[] = {
 	"  payload TEXT NOT NULL,"
 	"  receipt_seq INTEGER REFERENCES outbox(seq)"
 	") WITHOUT ROWID;",
+	/* The position (JSON) of the newest report placed by gpsd. */
+	"INSERT INTO meta VALUES ('last_fix', '');",
 };
 
 struct outbox {
@@ -47,7 +50,12 @@ outbox *outbox_open(const char *path, sl_error *err)
 		sl_error_set(err, SL_ENOMEM, "out of memory");
 		return NULL;
 	}
-	if (db_open(&ob->db, path, migrations, 1, DB_SYNC_FULL, err) != 0 ||
+	if (db_open(&ob->db, path, migrations,
+		    (int)(sizeof(migrations) / sizeof(migrations[0])),
+		    DB_SYNC_FULL, err) != 0 ||
+	    /* The outbox is read from its unacknowledged tail; SQLite's
+	     * default 2 MiB page cache would only grow the daemon. */
+	    db_exec(ob->db, "PRAGMA cache_size = -256", err) ||
 	    db_prepare(ob->db, &ob->get_meta,
 		       "SELECT value FROM meta WHERE key = ?1", err) ||
 	    db_prepare(ob->db, &ob->set_meta,
@@ -58,7 +66,8 @@ outbox *outbox_open(const char *path, sl_error *err)
 		       err) ||
 	    db_prepare(ob->db, &ob->read,
 		       "SELECT seq, created_at, type, payload FROM outbox"
-		       " WHERE acked_at IS NULL AND seq >= ?1 ORDER BY seq LIMIT ?2",
+		       " WHERE acked_at IS NULL AND seq >= ?1 ORDER BY seq "
+		       "LIMIT ?2",
 		       err) ||
 	    db_prepare(ob->db, &ob->ack,
 		       "UPDATE outbox SET acked_at = ?2"
@@ -103,12 +112,34 @@ static int get_meta(outbox *ob, const char *key, long long *value,
 	return rc == SQLITE_ROW ? 0 : db_error(ob->db, err, key);
 }
 
-static int set_meta(outbox *ob, const char *key, long long value,
-		    sl_error *err)
+static int set_meta(outbox *ob, const char *key, long long value, sl_error *err)
 {
 	sqlite3_bind_text(ob->set_meta, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(ob->set_meta, 2, value);
 	return step_done(ob, ob->set_meta, err, key);
+}
+
+static int set_text(outbox *ob, const char *key, const char *text,
+		    sl_error *err)
+{
+	sqlite3_bind_text(ob->set_meta, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ob->set_meta, 2, text, -1, SQLITE_TRANSIENT);
+	return step_done(ob, ob->set_meta, err, key);
+}
+
+/* Keeps a gpsd position for `status`, in the report's own transaction. */
+static int note_fix(outbox *ob, const json_t *msg, sl_error *err)
+{
+	const json_t *pos = json_object_get(msg, "position");
+	const char *source = json_string_value(json_object_get(pos, "source"));
+	if (source == NULL || strcmp(source, "gps") != 0)
+		return 0;
+	char *text = msg_encode(pos);
+	if (text == NULL)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	int rc = set_text(ob, "last_fix", text, err);
+	free(text);
+	return rc;
 }
 
 static int add_locked(outbox *ob, json_t *msg,
@@ -131,10 +162,11 @@ static int add_locked(outbox *ob, json_t *msg,
 	if (strlen(text) > limit) {
 		size_t len = strlen(text);
 		free(text);
-		return sl_error_set(err, SL_EINVAL,
-				    "too_large: the message would be %zu bytes, "
-				    "more than the %zu allowed",
-				    len, limit);
+		return sl_error_set(
+			err, SL_EINVAL,
+			"too_large: the message would be %zu bytes, "
+			"more than the %zu allowed",
+			len, limit);
 	}
 	sqlite3_bind_int64(ob->insert, 1, next);
 	sqlite3_bind_text(ob->insert, 2,
@@ -143,7 +175,8 @@ static int add_locked(outbox *ob, json_t *msg,
 	sqlite3_bind_int64(ob->insert, 3, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(ob->insert, 4, text, -1, free);
 	if ((rc = step_done(ob, ob->insert, err, "store report")) != 0 ||
-	    (rc = set_meta(ob, "next_seq", next + 1, err)) != 0)
+	    (rc = set_meta(ob, "next_seq", next + 1, err)) != 0 ||
+	    (rc = note_fix(ob, msg, err)) != 0)
 		return rc;
 	*seq = next;
 	return 0;
@@ -202,11 +235,13 @@ int outbox_last(outbox *ob, const char *type, json_t **msg, sl_error *err)
 	if (rc == SQLITE_ROW) {
 		*msg = json_loads((const char *)sqlite3_column_text(st, 0), 0,
 				  &jerr);
-		rc = *msg ? 0 : sl_error_set(err, SL_EDB,
-					      "stored message unreadable: %s",
-					      jerr.text);
+		rc = *msg ? 0
+			  : sl_error_set(err, SL_EDB,
+					 "stored message unreadable: %s",
+					 jerr.text);
 	} else {
-		rc = rc == SQLITE_DONE ? 0 : db_error(ob->db, err, "read outbox");
+		rc = rc == SQLITE_DONE ? 0
+				       : db_error(ob->db, err, "read outbox");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -247,11 +282,12 @@ int outbox_ack(outbox *ob, long long acked_seq, time_t now, sl_error *err)
 	    (rc = get_meta(ob, "acked_seq", &known, err)) != 0)
 		goto fail;
 	if (acked_seq >= next) {
-		rc = sl_error_set(err, SL_EINVAL,
-				  "HQ acknowledges seq %lld but this outbox has "
-				  "assigned only up to %lld: was the agent's "
-				  "database replaced? Not trusting it",
-				  acked_seq, next - 1);
+		rc = sl_error_set(
+			err, SL_EINVAL,
+			"HQ acknowledges seq %lld but this outbox has "
+			"assigned only up to %lld: was the agent's "
+			"database replaced? Not trusting it",
+			acked_seq, next - 1);
 		goto fail;
 	}
 	if (acked_seq <= known) {
@@ -300,10 +336,11 @@ int outbox_stats(outbox *ob, struct outbox_stats *s, sl_error *err)
 	    (rc = get_meta(ob, "last_ack_at", &s->last_ack_at, err)) ||
 	    (rc = get_meta(ob, "connected", &s->connected, err)))
 		return rc;
-	rc = db_prepare(ob->db, &st,
-			"SELECT count(*), coalesce(min(created_at), 0) FROM outbox"
-			" WHERE acked_at IS NULL",
-			err);
+	rc = db_prepare(
+		ob->db, &st,
+		"SELECT count(*), coalesce(min(created_at), 0) FROM outbox"
+		" WHERE acked_at IS NULL",
+		err);
 	if (rc != 0)
 		return rc;
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -321,18 +358,21 @@ int outbox_store_dispatch(outbox *ob, const json_t *msg, time_t now,
 	char *text = msg_encode(msg);
 	if (text == NULL)
 		return sl_error_set(err, SL_ENOMEM, "out of memory");
-	int rc = db_prepare(ob->db, &st,
-			    "INSERT INTO inbox (dispatch_id, received_at, payload)"
-			    " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-			    err);
+	int rc = db_prepare(
+		ob->db, &st,
+		"INSERT INTO inbox (dispatch_id, received_at, payload)"
+		" VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+		err);
 	if (rc == 0) {
-		sqlite3_bind_text(st, 1,
-				  json_string_value(json_object_get(msg, "dispatch_id")),
-				  -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(
+			st, 1,
+			json_string_value(json_object_get(msg, "dispatch_id")),
+			-1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
 		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_DONE
-			     ? 0 : db_error(ob->db, err, "store dispatch order");
+			     ? 0
+			     : db_error(ob->db, err, "store dispatch order");
 		*is_new = sqlite3_changes(ob->db) > 0;
 		sqlite3_finalize(st);
 	}
@@ -352,8 +392,8 @@ int outbox_each_dispatch(outbox *ob, outbox_dispatch_fn fn, void *arg,
 	if (rc != 0)
 		return rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *m = json_loads((const char *)sqlite3_column_text(st, 2), 0,
-				       NULL);
+		json_t *m = json_loads((const char *)sqlite3_column_text(st, 2),
+				       0, NULL);
 		int stop = m ? fn((const char *)sqlite3_column_text(st, 0),
 				  sqlite3_column_int64(st, 1), m,
 				  sqlite3_column_int64(st, 3), arg)
@@ -372,15 +412,17 @@ int outbox_receipt_for(outbox *ob, const char *dispatch_id, long long seq,
 		       sl_error *err)
 {
 	sqlite3_stmt *st;
-	int rc = db_prepare(ob->db, &st,
-			    "UPDATE inbox SET receipt_seq = ?2 WHERE dispatch_id = ?1",
-			    err);
+	int rc = db_prepare(
+		ob->db, &st,
+		"UPDATE inbox SET receipt_seq = ?2 WHERE dispatch_id = ?1",
+		err);
 	if (rc != 0)
 		return rc;
 	sqlite3_bind_text(st, 1, dispatch_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, seq);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0
-					      : db_error(ob->db, err, "link receipt");
+	rc = sqlite3_step(st) == SQLITE_DONE
+		     ? 0
+		     : db_error(ob->db, err, "link receipt");
 	if (rc == 0 && sqlite3_changes(ob->db) == 0)
 		rc = sl_error_set(err, SL_ENOTFOUND,
 				  "no dispatch order '%s' in the inbox "
@@ -392,19 +434,18 @@ int outbox_receipt_for(outbox *ob, const char *dispatch_id, long long seq,
 
 int outbox_set_error(outbox *ob, const char *text, sl_error *err)
 {
-	sqlite3_bind_text(ob->set_meta, 1, "last_error", -1, SQLITE_STATIC);
-	sqlite3_bind_text(ob->set_meta, 2, text, -1, SQLITE_TRANSIENT);
-	return step_done(ob, ob->set_meta, err, "last_error");
+	return set_text(ob, "last_error", text, err);
 }
 
-int outbox_get_error(outbox *ob, char *buf, size_t size, sl_error *err)
+int outbox_get_text(outbox *ob, const char *key, char *buf, size_t size,
+		    sl_error *err)
 {
-	sqlite3_bind_text(ob->get_meta, 1, "last_error", -1, SQLITE_STATIC);
+	sqlite3_bind_text(ob->get_meta, 1, key, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(ob->get_meta);
-	const unsigned char *t = rc == SQLITE_ROW ? sqlite3_column_text(ob->get_meta, 0)
-						   : NULL;
+	const unsigned char *t =
+		rc == SQLITE_ROW ? sqlite3_column_text(ob->get_meta, 0) : NULL;
 	snprintf(buf, size, "%s", t ? (const char *)t : "");
 	sqlite3_reset(ob->get_meta);
 	sqlite3_clear_bindings(ob->get_meta);
-	return rc == SQLITE_ROW ? 0 : db_error(ob->db, err, "last_error");
+	return rc == SQLITE_ROW ? 0 : db_error(ob->db, err, key);
 }

@@ -4,12 +4,16 @@
  *
  * A report never waits long for a position.  position_from_gpsd() gives
  * gpsd a budget of milliseconds and keeps it whatever the other end
- * does: libgps 3.22 resolves the name and connects with blocking calls,
- * so that part runs in a short-lived worker thread which the caller
- * leaves behind when the budget is spent; the dialogue itself waits with
+ * does.  libgps 3.22 resolves the name and connects with blocking calls
+ * (a host that drops SYNs holds connect() for about two minutes), so
+ * the whole question runs in a short-lived worker thread; past the
+ * budget the caller wakes it out of connect() with SIGURG (a no-op
+ * handler, installed once if SIGURG is unhandled), and leaves it behind
+ * only if it is stuck resolving a name.  The dialogue itself waits with
  * gps_waiting() on a non-blocking socket.  This is not a tracker: one fix
  * per call, no averaging, no history, no receiver configuration.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gps.h>
@@ -26,9 +30,9 @@
 /* How long the caller waits past the budget for the worker to hang up
  * and hand over its answer, then how often and how many times it wakes
  * a worker stuck connecting before leaving it behind. */
-#define HANDOVER_MS 100
+#define HANDOVER_MS   100
 #define WAKE_EVERY_MS 20
-#define WAKE_TRIES 10
+#define WAKE_TRIES    10
 
 static int is_host_char(char c, int bracketed)
 {
@@ -84,9 +88,9 @@ int position_gpsd_address(const char *spec, char host[POSITION_HOST_MAX],
 	snprintf(port, POSITION_PORT_MAX, "%ld", portnum);
 	return 0;
 bad:
-	return sl_error_set(err, SL_EINVAL,
-			    "gpsd: '%s' is not host:port, [v6addr]:port or none",
-			    spec);
+	return sl_error_set(
+		err, SL_EINVAL,
+		"gpsd: '%s' is not host:port, [v6addr]:port or none", spec);
 }
 
 /* Decimal degrees: [+-]digits[.digits], nothing else (no blanks,
@@ -120,7 +124,7 @@ static int parse_degrees(const char *key, const char *s, double bound,
 int position_fixed(const char *lat, const char *lon, struct position *out,
 		   sl_error *err)
 {
-	struct position p = { .accuracy_m = NAN, .source = "fixed" };
+	struct position p = {.accuracy_m = NAN, .source = "fixed"};
 
 	if (lat == NULL && lon == NULL)
 		return sl_error_set(err, SL_ENOTFOUND,
@@ -147,8 +151,9 @@ json_t *position_to_json(const struct position *p)
 		bad = json_object_set_new(j, "accuracy_m",
 					  json_real(p->accuracy_m));
 	if (!bad && (p->fix_mode == 2 || p->fix_mode == 3))
-		bad = json_object_set_new(j, "fix_mode", json_string(
-				p->fix_mode == 2 ? "2d" : "3d"));
+		bad = json_object_set_new(
+			j, "fix_mode",
+			json_string(p->fix_mode == 2 ? "2d" : "3d"));
 	if (!bad && p->fix_time != 0) {
 		char when[32];
 		msg_time(p->fix_time, when);
@@ -178,6 +183,65 @@ static struct timespec ms_after(struct timespec t, long ms)
 		t.tv_nsec -= 1000000000L;
 	}
 	return t;
+}
+
+/*
+ * libgps is opened when a report first asks for a position, not linked:
+ * it brings libstdc++, libdbus and libsystemd, about 1.7 MB of resident
+ * memory that the long-running `run` daemon, which never asks gpsd,
+ * would carry for nothing.  Without libgps installed a report simply
+ * falls back to the fixed position.  SL_LIBGPS is the soname the build
+ * found (Makefile).
+ */
+#ifndef SL_LIBGPS
+#define SL_LIBGPS "libgps.so"
+#endif
+
+/* Typed from gps.h's own declarations, so a changed API fails to build. */
+static struct {
+	__typeof__(gps_open) *open;
+	__typeof__(gps_stream) *stream;
+	__typeof__(gps_waiting) *waiting;
+	__typeof__(gps_read) *read;
+	__typeof__(gps_close) *close;
+	__typeof__(gps_errstr) *errstr;
+	char why[200]; /* "" when loaded */
+} libgps;
+
+static void *gps_symbol(void *lib, const char *name)
+{
+	void *sym = dlsym(lib, name);
+	if (sym == NULL && libgps.why[0] == '\0')
+		snprintf(libgps.why, sizeof(libgps.why), "%s: no %s",
+			 SL_LIBGPS, name);
+	return sym;
+}
+
+static void libgps_load(void)
+{
+	void *lib = dlopen(SL_LIBGPS, RTLD_NOW | RTLD_LOCAL);
+	if (lib == NULL) {
+		snprintf(libgps.why, sizeof(libgps.why), "%s", dlerror());
+		return;
+	}
+	/* POSIX guarantees dlsym's object pointers convert to functions. */
+	*(void **)&libgps.open = gps_symbol(lib, "gps_open");
+	*(void **)&libgps.stream = gps_symbol(lib, "gps_stream");
+	*(void **)&libgps.waiting = gps_symbol(lib, "gps_waiting");
+	*(void **)&libgps.read = gps_symbol(lib, "gps_read");
+	*(void **)&libgps.close = gps_symbol(lib, "gps_close");
+	*(void **)&libgps.errstr = gps_symbol(lib, "gps_errstr");
+	/* never dlclose: an abandoned worker may still be inside it */
+}
+
+static int libgps_ready(sl_error *err)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, libgps_load);
+	if (libgps.why[0] != '\0')
+		return sl_error_set(err, SL_ENOTFOUND, "libgps: %s",
+				    libgps.why);
+	return 0;
 }
 
 /* Takes the fix from the TPV just read, if it has one. */
@@ -216,17 +280,18 @@ static int ask_gpsd(const char *host, const char *port,
 	int rc, heard = 0, partial = 0;
 
 	memset(&d, 0, sizeof(d));
-	if (gps_open(host, port, &d) != 0)
+	if (libgps.open(host, port, &d) != 0)
 		return sl_error_set(err, SL_ENET, "gpsd at %s:%s: %s", host,
-				    port, gps_errstr(errno));
+				    port, libgps.errstr(errno));
 	/* libgps 3.22 makes the socket non-blocking itself; make sure, as
 	 * on a blocking one a gpsd silent after half a line would block
 	 * gps_read(). */
 	int fl = fcntl(d.gps_fd, F_GETFL);
 	if (fl == -1 || fcntl(d.gps_fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
-	    gps_stream(&d, WATCH_ENABLE | WATCH_JSON, NULL) != 0) {
-		rc = sl_error_set(err, SL_ENET, "gpsd at %s:%s: cannot ask it "
-					       "for reports", host, port);
+	    libgps.stream(&d, WATCH_ENABLE | WATCH_JSON, NULL) != 0) {
+		rc = sl_error_set(err, SL_ENET,
+				  "gpsd at %s:%s: cannot ask it for reports",
+				  host, port);
 		goto out;
 	}
 	for (;;) {
@@ -235,16 +300,17 @@ static int ask_gpsd(const char *host, const char *port,
 			break;
 		/* gps_waiting() says yes while half a line is buffered, so
 		 * after a partial read wait on the socket itself. */
-		struct pollfd pfd = { d.gps_fd, POLLIN, 0 };
-		int ready = partial ? poll(&pfd, 1, (int)((us + 999) / 1000)) > 0
-				    : gps_waiting(&d, (int)us);
+		struct pollfd pfd = {d.gps_fd, POLLIN, 0};
+		int ready =
+			partial ? poll(&pfd, 1, (int)((us + 999) / 1000)) > 0
+				: libgps.waiting(&d, (int)us);
 		if (!ready)
 			continue;
 		d.set = 0; /* so that MODE_SET means "this was a TPV" */
-		int n = gps_read(&d, NULL, 0);
+		int n = libgps.read(&d, NULL, 0);
 		if (n < 0) {
-			rc = sl_error_set(err, SL_ENET, "gpsd at %s:%s closed "
-						       "the connection",
+			rc = sl_error_set(err, SL_ENET,
+					  "gpsd at %s:%s closed the connection",
 					  host, port);
 			goto out;
 		}
@@ -264,7 +330,7 @@ static int ask_gpsd(const char *host, const char *port,
 				  "gpsd at %s:%s said nothing in %d ms", host,
 				  port, budget_ms);
 out:
-	gps_close(&d);
+	libgps.close(&d);
 	return rc;
 }
 
@@ -376,6 +442,8 @@ int position_from_gpsd(const char *host, const char *port, int budget_ms,
 
 	if (budget_ms < 1)
 		return sl_error_set(err, SL_EINVAL, "no time budget for gpsd");
+	if (libgps_ready(err) != 0)
+		return SL_ENOTFOUND;
 	pthread_once(&wake_once, wake_install);
 	struct query *q = query_new(host, port, budget_ms);
 	if (q == NULL)

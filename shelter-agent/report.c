@@ -29,7 +29,7 @@ static const struct group {
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
 enum { OPT_NEED = 256, OPT_NOTE, OPT_TIME, OPT_STOCK, OPT_POWER, OPT_WATER,
-       OPT_TOILETS, OPT_GROUP0 };
+       OPT_TOILETS, OPT_NO_POSITION, OPT_GROUP0 };
 
 static int parse_integer(const char *flag, const char *s, long long *out,
 			 sl_error *err)
@@ -141,12 +141,13 @@ static int ask_gps(const char *spec, long long budget_ms, struct position *pos,
 static int add_position(const struct agent_config *cfg, json_t *msg,
 			sl_error *err)
 {
+	static int warned; /* once per process, not once per imported row */
 	struct position pos = { 0 }, fixed;
 	sl_error why = { "" }, fixed_why = { "" };
 
 	int frc = position_fixed(cfg->latitude, cfg->longitude, &fixed,
 				 &fixed_why);
-	if (frc != 0 && frc != SL_ENOTFOUND)
+	if (frc != 0 && frc != SL_ENOTFOUND && !warned++)
 		log_warn("configured position not used: %s", fixed_why.text);
 	int rc = cfg->gpsd ? ask_gps(cfg->gpsd, cfg->gps_budget_ms, &pos, &why)
 			   : sl_error_set(&why, SL_ENOTFOUND, "gpsd not set");
@@ -167,7 +168,7 @@ static json_t *new_report(const struct agent_config *cfg)
 {
 	char now[32];
 	msg_time(time(NULL), now);
-	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s?, s:{}}", "v", 1, "type",
+	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s*, s:{}}", "v", 1, "type",
 			 "status", "shelter_id", cfg->shelter_id, "municipality",
 			 cfg->common.municipality, "time", now, "name",
 			 cfg->shelter_name, "headcount");
@@ -241,7 +242,7 @@ static int apply_option(json_t *msg, int opt, const char *arg, sl_error *err)
 json_t *report_from_args(const struct agent_config *cfg, int argc,
 			 char **argv, sl_error *err)
 {
-	struct option longopts[NGROUPS + 8];
+	struct option longopts[NGROUPS + 9]; /* 8 fixed options and the end */
 	size_t k = 0;
 	for (size_t i = 0; i < NGROUPS; i++)
 		longopts[k++] = (struct option){ groups[i].flag, required_argument,
@@ -254,15 +255,21 @@ json_t *report_from_args(const struct agent_config *cfg, int argc,
 	longopts[k++] = (struct option){ "water", required_argument, NULL, OPT_WATER };
 	longopts[k++] = (struct option){ "toilets", required_argument, NULL,
 					 OPT_TOILETS };
+	/* Rows typed from paper and form drafts were not written here and
+	 * now: the current fix would place them wrongly or cost a gpsd wait
+	 * per answer. */
+	longopts[k++] = (struct option){ "no-position", no_argument, NULL,
+					 OPT_NO_POSITION };
 	longopts[k] = (struct option){ 0 };
 
 	json_t *msg = new_report(cfg);
+	int with_position = 1;
 	if (msg == NULL) {
 		sl_error_set(err, SL_ENOMEM, "out of memory");
 		return NULL;
 	}
 	int opt;
-	optind = 1;
+	optind = 0; /* glibc: a full restart, nothing kept from an earlier call */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		const char *arg = optarg;
@@ -270,6 +277,10 @@ json_t *report_from_args(const struct agent_config *cfg, int argc,
 			sl_error_set(err, SL_EINVAL, "unknown or incomplete option '%s'",
 				     argv[optind - 1]);
 			goto fail;
+		}
+		if (opt == OPT_NO_POSITION) {
+			with_position = 0;
+			continue;
 		}
 		int rc = apply_option(msg, opt, arg, err);
 		if (rc == SL_ENOMEM)
@@ -285,7 +296,7 @@ json_t *report_from_args(const struct agent_config *cfg, int argc,
 		sl_error_set(err, SL_EINVAL, "--total is required");
 		goto fail;
 	}
-	if (add_position(cfg, msg, err) != 0)
+	if (with_position && add_position(cfg, msg, err) != 0)
 		goto fail;
 	return msg;
 fail:

@@ -41,7 +41,7 @@ static char *state_payload(const struct uplink *u, const char *state)
 {
 	char now[32];
 	msg_time(time(NULL), now);
-	json_t *m = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s?}",
+	json_t *m = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s*}",
 			      "v", 1, "type", "state", "shelter_id",
 			      u->cfg->shelter_id, "municipality",
 			      u->cfg->common.municipality, "state", state, "birth",
@@ -161,6 +161,7 @@ static void on_dispatch(struct uplink *u, const struct mq_event *ev)
 	if (msg_decode(u->schemas, "dispatch", ev->payload, ev->len, &m, &err) ||
 	    rules_check(m, u->items, &err)) {
 		log_warn("ignoring dispatch order: %s", err.text);
+		json_decref(m); /* decoded but refused by the rules */
 		return;
 	}
 	const char *to = json_string_value(json_object_get(m, "shelter_id"));

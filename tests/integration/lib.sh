@@ -36,7 +36,12 @@ cleanup() {
 		for f in "$T"/*.log; do
 			[ -f "$f" ] || continue
 			echo "# --- $f"
-			tail -30 "$f" | sed 's/^/#   /'
+			# a sanitizer report's first frames say the most
+			if grep -qE '^==[0-9]+==' "$f"; then
+				sed -n '/^==[0-9]*==/,$p' "$f" | head -80
+			else
+				tail -30 "$f"
+			fi | sed 's/^/#   /'
 		done
 	fi
 	rm -rf "$T"

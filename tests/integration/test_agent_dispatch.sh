@@ -18,7 +18,9 @@ order() { # order ID ITEM
 		"$1" "$ID" "$MUNI" "$2"
 }
 inbox_has() { agent "$ID" inbox | grep -q "^$1 "; }
-sleep 1
+connected() { agent "$ID" status --format json | grep -q '"connected": true'; }
+# Orders are not retained: the agent's session must exist first.
+eventually 60 "the agent is connected" connected
 mosquitto_pub -p "$PORT" -q 1 -t "$TOPIC" -m "$(order D20240110-0007 water_drinking)"
 mosquitto_pub -p "$PORT" -q 1 -t "$TOPIC" -m "$(order D20240110-0007 water_drinking)"
 mosquitto_pub -p "$PORT" -q 1 -t "$TOPIC" -m "$(order D20240110-0008 gold)"

@@ -170,6 +170,18 @@ check "(3) no Japanese on the English screen" no_japanese
 check "(3) the English session stored total 5" report_has FORM02 'm["headcount"] == {"total": 5}'
 tm kill-session -t FORM02
 
+# --- (3b) the `language` setting chooses the default; through a pipe,
+# the end of input keeps the answers as a draft
+write_agent_conf FORM05 "Nakajima"
+echo "language = en" >>"$T/agent-FORM05.conf"
+printf '5\n' | agent FORM05 form >"$T/pipe.out" 2>>"$T/form-FORM05.log"
+check "(3b) the end of input, nothing saved: exit status 1" \
+	[ $? = 1 ]
+check "(3b) language = en: English without --lang, the answers kept as a draft" \
+	grep -qF "Stopped. What you entered so far is saved as a draft" "$T/pipe.out"
+check "(3b) --lang ja overrides the setting" \
+	sh -c "printf 'y\n' | '$AGENT' -c '$T/agent-FORM05.conf' form --lang ja | grep -qF '続きから入力しますか？'"
+
 # --- (4) Ctrl-C mid-form keeps a draft; the next run resumes it
 write_agent_conf FORM03 "御祓地区コミュニティセンター"
 interrupted_session() {

@@ -108,6 +108,12 @@ report() {
 	REPORT_MS=$(((t1 - t0) / 1000000))
 }
 logged() { grep -q -- "$2" "$T/report-$1.log"; }
+agent_status() { "$AGENT" -c "$T/agent-$1.conf" status --format "$2"; }
+# status_fix ID KEY: KEY of last_fix in `status --format json`
+status_fix() {
+	agent_status "$1" json | python3 -c 'import json, sys
+print(json.load(sys.stdin)["last_fix"][sys.argv[1]])' "$2"
+}
 # took_between MIN MAX: the last report took MIN <= ms < MAX.
 took_between() { [ "$REPORT_MS" -ge "$1" ] && [ "$REPORT_MS" -lt "$2" ]; }
 
@@ -207,6 +213,11 @@ check "gpsd = none: stored with the fixed position (${BASE_MS} ms)" \
 	[ "$REPORT_SEQ:$(last_position BASE source):$(last_position BASE lat):$(last_position BASE lon)" = \
 	  "1:fixed:$FIXED_LAT:$FIXED_LON" ]
 check "gpsd = none: says why at debug level" logged BASE "gpsd = none"
+no_fix_in_status() {
+	agent_status "$1" json | grep -q '"last_fix": null' &&
+		agent_status "$1" text | grep -qx 'last GPS fix: none'
+}
+check "a fixed position is not a GPS fix: status says none" no_fix_in_status BASE
 
 # --- a fix from gpsd, for each receiver log with one; the fixed position
 # is configured too and loses to the receiver.
@@ -234,6 +245,11 @@ for f in neo-m8n bu353s4 bu303-moving; do
 	check "$f: a second report is stored" [ "$REPORT_SEQ" = 2 ]
 	check "$f: quickly too (${REPORT_MS} ms)" took_between 0 $((BASE_MS + 2000))
 	check "$f: with a fix from the log as well" in_log "$log" "$f"
+	check "$f: status --format json shows that fix as last_fix" \
+		[ "$(status_fix "$f" source):$(status_fix "$f" lat):$(status_fix "$f" lon)" = \
+		  "gps:$(last_position "$f" lat):$(last_position "$f" lon)" ]
+	check "$f: status names the last GPS fix" \
+		grep -q '^last GPS fix: [0-9.-]*, [0-9.-]* ([23]d)' <<<"$(agent_status "$f" text)"
 	stop_gpsfake
 done
 
@@ -266,8 +282,12 @@ gps_conf DOWN "127.0.0.1:$(free_port)" gps_budget_ms=5000 \
 report DOWN
 check "gpsd down: stored with the fixed position" \
 	[ "$REPORT_SEQ:$(last_position DOWN source)" = 1:fixed ]
-check "gpsd down: in under 3 s and not slower than without gpsd + 1 s (${REPORT_MS} ms, baseline ${BASE_MS} ms, budget 5000)" \
-	took_between 0 $((BASE_MS < 2000 ? 3000 : BASE_MS + 1000))
+# under 3 s, and (valgrind's start-up alone can take that) no slower than
+# the baseline plus 1 s
+limit=$((BASE_MS + 1000 < 3000 ? BASE_MS + 1000 : 3000))
+[ "${SL_VALGRIND:-0}" = 1 ] && limit=$((BASE_MS + 1000))
+check "gpsd down: no wait for the 5000 ms budget (${REPORT_MS} ms, baseline ${BASE_MS} ms, limit ${limit} ms)" \
+	took_between 0 "$limit"
 check "gpsd down: the debug log says the connection failed" \
 	logged DOWN "fixed position, not GPS: gpsd at 127.0.0.1:[0-9]*: can't connect"
 

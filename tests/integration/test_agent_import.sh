@@ -93,6 +93,26 @@ check "the empty template is refused as having no reports" \
 	refused CC0000000504 "$ROOT/data/templates/report-template.csv" \
 	"report-template.csv: no reports: only a header row"
 
+# --- a row typed from paper does not take the agent's position
+POS=CC0000000505
+write_agent_conf $POS "位置設定のある避難所"
+printf 'gpsd = none\nlatitude = 37.0430\nlongitude = 136.9670\n' >>"$T/agent-$POS.conf"
+printf 'time,total\n2024-01-09 18:00,12\n' >"$T/pos.csv"
+check "a file imports on an agent with a configured position" \
+	[ "$(agent $POS import "$T/pos.csv")" = "imported 1 reports, seq 1..1" ]
+check "the imported report carries no position" \
+	sh -c "! sqlite3 '$T/agent-$POS.db' 'SELECT payload FROM outbox WHERE seq = 1' | grep -q position"
+# stored_report ID ARGS...: records a report and prints its stored payload
+stored_report() {
+	local id=$1 seq; shift
+	seq=$(agent $id report "$@") || return 1
+	sqlite3 "$T/agent-$id.db" "SELECT payload FROM outbox WHERE seq = $seq"
+}
+check "report takes the configured position" \
+	grep -q '"lat":37.043' <<<"$(stored_report $POS --total 12)"
+check "report --no-position leaves it out" \
+	sh -c "! grep -q position" <<<"$(stored_report $POS --total 12 --no-position)"
+
 # --- the imported reports reach HQ
 start_hq
 check "run --until-acked delivers the imported reports" \

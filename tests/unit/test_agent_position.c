@@ -27,7 +27,7 @@ static void expect_fixed(const char *lat, const char *lon, double elat,
 			 double elon)
 {
 	struct position p;
-	sl_error err = { "" };
+	sl_error err = {""};
 	if (position_fixed(lat, lon, &p, &err) != 0)
 		fail_msg("'%s', '%s': %s", lat, lon, err.text);
 	assert_true(p.lat == elat && p.lon == elon);
@@ -40,8 +40,8 @@ static void expect_fixed(const char *lat, const char *lon, double elat,
 static void expect_fixed_refused(const char *lat, const char *lon,
 				 const char *needle)
 {
-	struct position p = { .lat = 1 };
-	sl_error err = { "" };
+	struct position p = {.lat = 1};
+	sl_error err = {""};
 	assert_int_equal(position_fixed(lat, lon, &p, &err), SL_EINVAL);
 	if (strstr(err.text, needle) == NULL)
 		fail_msg("'%s', '%s': '%s' lacks '%s'", lat ? lat : "(null)",
@@ -61,14 +61,15 @@ static void fixed_takes_decimal_degrees_within_bounds(void **state)
 static void fixed_refuses_anything_else(void **state)
 {
 	(void)state;
-	const char *bad[] = { "",     "abc",  " 37",  "37 ",  "1e1",  "nan",
-			      "inf",  "0x10", "--1",  "1.2.3", ".",   "+",
-			      "37,5", "３７" };
+	const char *bad[] = {"",    "abc", " 37",  "37 ", "1e1",
+			     "nan", "inf", "0x10", "--1", "1.2.3",
+			     ".",   "+",   "37,5", "３７"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		expect_fixed_refused(bad[i], "136", "latitude");
 		expect_fixed_refused("37", bad[i], "longitude");
 	}
-	expect_fixed_refused("90.0001", "0", "latitude: 90.0001 is outside -90..90");
+	expect_fixed_refused("90.0001", "0",
+			     "latitude: 90.0001 is outside -90..90");
 	expect_fixed_refused("-91", "0", "outside");
 	expect_fixed_refused("0", "180.0000001", "longitude");
 	expect_fixed_refused("0", "-181", "outside -180..180");
@@ -83,11 +84,10 @@ static void fixed_unset_is_not_found(void **state)
 	assert_int_equal(position_fixed(NULL, NULL, &p, NULL), SL_ENOTFOUND);
 }
 
-static void expect_address(const char *spec, const char *host,
-			   const char *port)
+static void expect_address(const char *spec, const char *host, const char *port)
 {
 	char h[POSITION_HOST_MAX], p[POSITION_PORT_MAX];
-	sl_error err = { "" };
+	sl_error err = {""};
 	if (position_gpsd_address(spec, h, p, &err) != 0)
 		fail_msg("'%s': %s", spec, err.text);
 	assert_string_equal(h, host);
@@ -98,7 +98,7 @@ static void gpsd_address_is_host_port(void **state)
 {
 	(void)state;
 	char h[POSITION_HOST_MAX], p[POSITION_PORT_MAX];
-	sl_error err = { "" };
+	sl_error err = {""};
 
 	expect_address("localhost:2947", "localhost", "2947");
 	expect_address("127.0.0.1:1", "127.0.0.1", "1");
@@ -106,12 +106,24 @@ static void gpsd_address_is_host_port(void **state)
 	expect_address("gpshost", "gpshost", "2947");
 	expect_address("[::1]:2948", "::1", "2948");
 	expect_address("[fe80::1%eth0]", "fe80::1%eth0", "2947");
-	assert_int_equal(position_gpsd_address("none", h, p, NULL), SL_ENOTFOUND);
-	const char *bad[] = { "",          ":2947",      "host:",   "host:0",
-			      "host:65536", "host:12a",  "host:-1", "a b:1",
-			      "[::1",       "[::1]2947", "[]:1",    "::1",
-			      "shared memory", "host:2947:1", "host:0x10",
-			      "host:029470" };
+	assert_int_equal(position_gpsd_address("none", h, p, NULL),
+			 SL_ENOTFOUND);
+	const char *bad[] = {"",
+			     ":2947",
+			     "host:",
+			     "host:0",
+			     "host:65536",
+			     "host:12a",
+			     "host:-1",
+			     "a b:1",
+			     "[::1",
+			     "[::1]2947",
+			     "[]:1",
+			     "::1",
+			     "shared memory",
+			     "host:2947:1",
+			     "host:0x10",
+			     "host:029470"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (position_gpsd_address(bad[i], h, p, &err) != SL_EINVAL)
 			fail_msg("'%s' accepted", bad[i]);
@@ -125,7 +137,7 @@ static void keys_are(const json_t *j, const char *want)
 	char got[128] = "";
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)j, key, v) {
+	json_object_foreach ((json_t *)j, key, v) {
 		(void)v;
 		if (got[0])
 			strcat(got, ",");
@@ -138,15 +150,15 @@ static void keys_are(const json_t *j, const char *want)
 static void valid_in_a_report(json_t *pos)
 {
 	schema_set *set = schema_set_new();
-	sl_error err = { "" };
+	sl_error err = {""};
 	if (schema_set_load_dir(set, SL_SCHEMA_DIR, &err) != 0 ||
 	    schema_set_resolve(set, &err) != 0)
 		fail_msg("%s", err.text);
 	json_t *m = json_pack("{s:i, s:s, s:s, s:s, s:i, s:s, s:{s:i}, s:O}",
 			      "v", 1, "type", "status", "shelter_id",
-			      "CC0000000518", "municipality", "172022", "seq", 1,
-			      "time", "2024-01-09T18:00:00+09:00", "headcount",
-			      "total", 1, "position", pos);
+			      "CC0000000518", "municipality", "172022", "seq",
+			      1, "time", "2024-01-09T18:00:00+09:00",
+			      "headcount", "total", 1, "position", pos);
 	int rc = schema_validate(set, "status", m, &err);
 	json_decref(m);
 	schema_set_free(set);
@@ -173,8 +185,8 @@ static void json_of_a_fixed_position(void **state)
 static void json_of_a_gps_fix(void **state)
 {
 	(void)state;
-	struct position p = { -37.784788333, 175.314896667, 20.9, 3,
-			      1704790800, "gps" };
+	struct position p = {-37.784788333, 175.314896667, 20.9, 3,
+			     1704790800,    "gps"};
 	char when[32];
 	json_t *j = position_to_json(&p);
 	assert_non_null(j);
@@ -189,7 +201,7 @@ static void json_of_a_gps_fix(void **state)
 	json_decref(j);
 
 	/* unknown accuracy and time are left out; 2D says so */
-	p = (struct position){ 44.069011, -121.314246833, NAN, 2, 0, "gps" };
+	p = (struct position){44.069011, -121.314246833, NAN, 2, 0, "gps"};
 	j = position_to_json(&p);
 	keys_are(j, "lat,lon,source,fix_mode");
 	assert_string_equal(json_string_value(json_object_get(j, "fix_mode")),
@@ -205,14 +217,14 @@ struct fake {
 	unsigned short portnum;
 	char port[8];
 	const char *script; /* written after accepting; NULL: never accept */
-	int hang_up;        /* close right after the script */
+	int hang_up;	    /* close right after the script */
 	pthread_t thread;
 };
 
 static void *fake_run(void *arg)
 {
 	struct fake *f = arg;
-	struct pollfd pfd = { f->lfd, POLLIN, 0 };
+	struct pollfd pfd = {f->lfd, POLLIN, 0};
 	char buf[512];
 
 	if (poll(&pfd, 1, 5000) != 1)
@@ -236,7 +248,7 @@ static void *fake_run(void *arg)
  * connection makes the kernel drop further handshakes. */
 static void fake_start(struct fake *f, const char *script, int hang_up)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t len = sizeof(a);
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -250,7 +262,8 @@ static void fake_start(struct fake *f, const char *script, int hang_up)
 	f->script = script;
 	f->hang_up = hang_up;
 	if (script != NULL)
-		assert_int_equal(pthread_create(&f->thread, NULL, fake_run, f), 0);
+		assert_int_equal(pthread_create(&f->thread, NULL, fake_run, f),
+				 0);
 }
 
 static void fake_stop(struct fake *f)
@@ -268,8 +281,8 @@ static long long now_ms(void)
 }
 
 /* Asks the fake with `budget_ms`; returns the code, *took_ms the time. */
-static int ask(struct fake *f, int budget_ms, struct position *p,
-	       sl_error *err, long long *took_ms)
+static int ask(struct fake *f, int budget_ms, struct position *p, sl_error *err,
+	       long long *took_ms)
 {
 	long long t0 = now_ms();
 	int rc = position_from_gpsd("127.0.0.1", f->port, budget_ms, p, err);
@@ -277,8 +290,8 @@ static int ask(struct fake *f, int budget_ms, struct position *p,
 	return rc;
 }
 
-#define VERSION_LINE                                                          \
-	"{\"class\":\"VERSION\",\"release\":\"3.22\",\"rev\":\"3.22\","     \
+#define VERSION_LINE                                                           \
+	"{\"class\":\"VERSION\",\"release\":\"3.22\",\"rev\":\"3.22\","        \
 	"\"proto_major\":3,\"proto_minor\":14}\n"
 #define NOFIX_LINE "{\"class\":\"TPV\",\"device\":\"/dev/pts/1\",\"mode\":1}\n"
 
@@ -287,16 +300,17 @@ static void gpsd_fix_is_read(void **state)
 	(void)state;
 	struct fake f;
 	struct position p;
-	sl_error err = { "" };
+	sl_error err = {""};
 	long long took;
 
-	fake_start(&f,
-		   VERSION_LINE NOFIX_LINE
-		   "{\"class\":\"SKY\",\"device\":\"/dev/pts/1\",\"hdop\":0.9}\n"
-		   "{\"class\":\"TPV\",\"device\":\"/dev/pts/1\",\"mode\":3,"
-		   "\"time\":\"2024-01-09T09:00:00.000Z\",\"lat\":37.04185,"
-		   "\"lon\":136.97373,\"eph\":4.5,\"epx\":9,\"epy\":9}\n",
-		   0);
+	fake_start(
+		&f,
+		VERSION_LINE NOFIX_LINE
+		"{\"class\":\"SKY\",\"device\":\"/dev/pts/1\",\"hdop\":0.9}\n"
+		"{\"class\":\"TPV\",\"device\":\"/dev/pts/1\",\"mode\":3,"
+		"\"time\":\"2024-01-09T09:00:00.000Z\",\"lat\":37.04185,"
+		"\"lon\":136.97373,\"eph\":4.5,\"epx\":9,\"epy\":9}\n",
+		0);
 	int rc = ask(&f, 2000, &p, &err, &took);
 	fake_stop(&f);
 	if (rc != 0)
@@ -314,7 +328,7 @@ static void gpsd_accuracy_from_epx_epy(void **state)
 	(void)state;
 	struct fake f;
 	struct position p;
-	sl_error err = { "" };
+	sl_error err = {""};
 	long long took;
 
 	fake_start(&f,
@@ -330,8 +344,10 @@ static void gpsd_accuracy_from_epx_epy(void **state)
 	assert_int_equal(p.fix_mode, 2);
 	assert_int_equal(p.fix_time, 0);
 
-	fake_start(&f, VERSION_LINE "{\"class\":\"TPV\",\"mode\":3,"
-				    "\"lat\":1,\"lon\":2,\"epx\":3}\n", 0);
+	fake_start(&f,
+		   VERSION_LINE "{\"class\":\"TPV\",\"mode\":3,"
+				"\"lat\":1,\"lon\":2,\"epx\":3}\n",
+		   0);
 	rc = ask(&f, 2000, &p, &err, &took);
 	fake_stop(&f);
 	assert_int_equal(rc, 0);
@@ -343,12 +359,14 @@ static void gpsd_without_fix_is_not_found_after_budget(void **state)
 	(void)state;
 	struct fake f;
 	struct position p;
-	sl_error err = { "" };
+	sl_error err = {""};
 	long long took;
 
 	/* mode 1, and a mode 3 whose lat/lon are missing */
-	fake_start(&f, VERSION_LINE NOFIX_LINE
-		       "{\"class\":\"TPV\",\"mode\":3,\"lon\":2}\n", 0);
+	fake_start(&f,
+		   VERSION_LINE NOFIX_LINE
+		   "{\"class\":\"TPV\",\"mode\":3,\"lon\":2}\n",
+		   0);
 	int rc = ask(&f, 300, &p, &err, &took);
 	fake_stop(&f);
 	assert_int_equal(rc, SL_ENOTFOUND);
@@ -361,10 +379,11 @@ static void gpsd_stopping_mid_line_does_not_block(void **state)
 	(void)state;
 	struct fake f;
 	struct position p;
-	sl_error err = { "" };
+	sl_error err = {""};
 	long long took;
 
-	fake_start(&f, VERSION_LINE "{\"class\":\"TPV\",\"mode\":3,\"lat\":", 0);
+	fake_start(&f,
+		   VERSION_LINE "{\"class\":\"TPV\",\"mode\":3,\"lat\":", 0);
 	int rc = ask(&f, 300, &p, &err, &took);
 	fake_stop(&f);
 	assert_int_equal(rc, SL_ENOTFOUND);
@@ -376,7 +395,7 @@ static void silent_listener_times_out(void **state)
 	(void)state;
 	struct fake f;
 	struct position p;
-	sl_error err = { "" };
+	sl_error err = {""};
 	long long took;
 
 	fake_start(&f, NULL, 0); /* the kernel accepts; nobody speaks */
@@ -392,7 +411,7 @@ static void hang_up_is_a_network_error(void **state)
 	(void)state;
 	struct fake f;
 	struct position p;
-	sl_error err = { "" };
+	sl_error err = {""};
 	long long took;
 
 	fake_start(&f, VERSION_LINE, 1);
@@ -407,7 +426,7 @@ static void refused_connection_returns_at_once(void **state)
 	(void)state;
 	struct fake f;
 	struct position p;
-	sl_error err = { "" };
+	sl_error err = {""};
 	long long took;
 
 	fake_start(&f, NULL, 0);
@@ -426,9 +445,9 @@ static void hanging_connect_is_abandoned_within_budget(void **state)
 	(void)state;
 	struct fake f;
 	struct position p;
-	sl_error err = { "" };
+	sl_error err = {""};
 	long long took;
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 
 	fake_start(&f, NULL, 0);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -441,7 +460,7 @@ static void hanging_connect_is_abandoned_within_budget(void **state)
 	assert_true(took >= 300 && took < 900);
 	fake_stop(&f); /* refuses the pending handshake: the worker ends */
 	close(filler);
-	nanosleep(&(struct timespec){ 0, 200000000L }, NULL);
+	nanosleep(&(struct timespec){0, 200000000L}, NULL);
 }
 
 static void no_budget_is_refused(void **state)
