@@ -71,6 +71,41 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX dead_letters_settled ON dead_letters (shelter_id, seq)"
 	"  WHERE seq IS NOT NULL;",
+	/* 2: the official shelter lists, operators' open/close, positions */
+	"CREATE TABLE registry ("
+	"  shelter_id TEXT PRIMARY KEY,"
+	"  municipality TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  kana TEXT,"
+	"  name_en TEXT,"
+	"  district TEXT,"
+	"  address TEXT,"
+	"  lat REAL CHECK (lat BETWEEN -90 AND 90),"
+	"  lon REAL CHECK (lon BETWEEN -180 AND 180),"
+	"  elevation_m REAL,"
+	"  phone TEXT,"
+	"  capacity_indoor INTEGER CHECK (capacity_indoor >= 0),"
+	"  capacity_outdoor INTEGER CHECK (capacity_outdoor >= 0),"
+	"  capacity_text TEXT,"
+	/* bit 0 flood, 1 landslide, 2 storm surge, 3 earthquake, 4 tsunami,
+	 * 5 large fire, 6 inland flooding, 7 volcano */
+	"  hazards INTEGER NOT NULL DEFAULT 0,"
+	"  target_area TEXT,"
+	"  layout TEXT NOT NULL CHECK (layout IN ('opendata','gsi')),"
+	"  source_file TEXT NOT NULL,"
+	"  source_line INTEGER NOT NULL,"
+	"  imported_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	/* where the newest report placed the shelter (gps or fixed) */
+	"ALTER TABLE shelters ADD COLUMN lat REAL;"
+	"ALTER TABLE shelters ADD COLUMN lon REAL;"
+	"ALTER TABLE shelters ADD COLUMN position_source TEXT;"
+	/* Unix time of the newest status report, for `stale` */
+	"ALTER TABLE shelters ADD COLUMN last_report INTEGER;"
+	/* operators open and close shelters; NULL until one does */
+	"ALTER TABLE shelters ADD COLUMN operator_state TEXT"
+	"  CHECK (operator_state IN ('open','closed'));"
+	"ALTER TABLE shelters ADD COLUMN operator_changed_at INTEGER;",
 };
 
 enum stmt_id {
