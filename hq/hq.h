@@ -33,6 +33,9 @@ typedef struct hq_store hq_store;
 /* Opens and migrates the database.  Returns NULL with err set. */
 hq_store *store_open(const char *path, sl_error *err);
 void store_close(hq_store *st);
+/* The connection, for modules that keep their own prepared statements
+ * (registry.c, timeline.c); owned by st. */
+struct sqlite3 *store_db(hq_store *st);
 
 int store_begin(hq_store *st, sl_error *err);
 int store_commit(hq_store *st, sl_error *err);

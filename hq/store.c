@@ -181,6 +181,11 @@ hq_store *store_open(const char *path, sl_error *err)
 	return st;
 }
 
+struct sqlite3 *store_db(hq_store *st)
+{
+	return st->db;
+}
+
 void store_close(hq_store *st)
 {
 	if (st == NULL)
