@@ -9,7 +9,7 @@
 #include "error.h"
 
 static const char *const kind_names[TOPIC_KIND_COUNT] = {
-	"status", "state", "receipt", "dispatch", "ack", "hq_state",
+	"status", "state", "receipt", "dispatch", "ack", "hq_state", "feed",
 };
 
 const char *topic_kind_name(enum topic_kind kind)
@@ -29,9 +29,10 @@ int topic_build(char *buf, size_t size, const char *municipality,
 
 	if (kind >= TOPIC_KIND_COUNT || !level_ok(municipality))
 		return SL_EINVAL;
-	if (kind == TOPIC_HQ_STATE) {
-		n = snprintf(buf, size, TOPIC_ROOT "/%s/" TOPIC_HQ_LEVEL "/state",
-			     municipality);
+	if (kind == TOPIC_HQ_STATE || kind == TOPIC_FEED) {
+		n = snprintf(buf, size, TOPIC_ROOT "/%s/" TOPIC_HQ_LEVEL "/%s",
+			     municipality,
+			     kind == TOPIC_FEED ? "feed" : "state");
 	} else {
 		if (!level_ok(shelter_id))
 			return SL_EINVAL;
@@ -69,10 +70,10 @@ int topic_parse(const char *topic, struct topic_parts *out)
 	    take_level(&p, kind, sizeof(kind)) != 0)
 		return SL_EINVAL;
 	if (strcmp(out->shelter_id, TOPIC_HQ_LEVEL) == 0) {
-		if (strcmp(kind, "state") != 0)
+		if (strcmp(kind, "state") != 0 && strcmp(kind, "feed") != 0)
 			return SL_EINVAL;
 		out->shelter_id[0] = '\0';
-		out->kind = TOPIC_HQ_STATE;
+		out->kind = kind[0] == 's' ? TOPIC_HQ_STATE : TOPIC_FEED;
 		return 0;
 	}
 	for (int k = 0; k < TOPIC_HQ_STATE; k++) {

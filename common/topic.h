@@ -26,6 +26,7 @@ enum topic_kind {
 	TOPIC_DISPATCH,
 	TOPIC_ACK,
 	TOPIC_HQ_STATE,
+	TOPIC_FEED, /* HQ's public feed, under _hq like its presence */
 	TOPIC_KIND_COUNT
 };
 

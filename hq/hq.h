@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "conf.h"
 #include "error.h"
 #include "schema.h"
@@ -24,6 +25,14 @@ struct hq_config {
 	long long batch_max;      /* messages per ingest transaction */
 	long long batch_wait_ms;  /* how long a batch may wait to fill */
 	long long session_expiry_s;
+	long long stale_after_s;
+	char *client_id;     /* NULL: sl-hq-<municipality> */
+	char *shared_group;  /* MQTT 5 shared subscription group, or NULL */
+	char *feed_file;     /* public feed written here by `run`, or NULL */
+	char *feed_credit;   /* data credit carried by the feed, or NULL */
+	long long feed_interval_s;
+	long long shelter_rate;  /* messages per second a shelter may send */
+	long long shelter_burst; /* ... and at once */
 };
 
 /* ---- store.c: HQ's database ---- */
@@ -73,6 +82,11 @@ int store_dead_letter(hq_store *st, const char *topic, const char *reason,
 int store_acked_seq(hq_store *st, const char *shelter_id, long long *seq,
 		    sl_error *err);
 
+/* An operator opens (open = 1) or closes a shelter, listed or heard
+ * from; SL_ENOTFOUND when neither. */
+int store_set_operator_state(hq_store *st, const char *shelter_id, int open,
+			     time_t now, sl_error *err);
+
 /* One row of the shelters view. */
 struct store_shelter {
 	const char *shelter_id, *municipality, *name, *status, *last_time;
@@ -86,10 +100,52 @@ typedef int (*store_shelter_fn)(const struct store_shelter *row, void *arg);
 int store_each_shelter(hq_store *st, store_shelter_fn fn, void *arg,
 		       sl_error *err);
 
+/* ---- picture.c: the live picture, as JSON ---- */
+
+struct picture_opts {
+	time_t now;
+	long long stale_after_s; /* no report for longer: status "stale" */
+};
+
+/* Every shelter, listed or heard from, in id order: an array of objects
+ * (docs/operations.md lists the fields).  The caller owns *rows. */
+int picture_shelters(hq_store *st, const struct picture_opts *o,
+		     json_t **rows, sl_error *err);
+/* One shelter's row plus history, needs, recent and rejected messages;
+ * SL_ENOTFOUND for an unknown id.  The caller owns *out. */
+int picture_shelter(hq_store *st, const char *id, const struct picture_opts *o,
+		    json_t **out, sl_error *err);
+/* Open needs (newest report of each shelter not closed), summed by item
+ * or listed by shelter; urgency NULL for all.  items may be NULL (no
+ * names).  The caller owns *rows. */
+int picture_needs(hq_store *st, const catalog *items, int by_shelter,
+		  const char *urgency, json_t **rows, sl_error *err);
+
+/* ---- feed.c: the public feed ---- */
+
+/* The public feed (schemas/feed.schema.json) of the shelters open now;
+ * credit may be NULL or "".  The caller owns *out. */
+int feed_build(hq_store *st, const catalog *items, const char *municipality,
+	       const char *credit, const struct picture_opts *o, json_t **out,
+	       sl_error *err);
+/* Replaces the file at path atomically (write, fsync, rename). */
+int feed_write(const json_t *feed, const char *path, sl_error *err);
+
+/* ---- limit.c: per-shelter rate limits ---- */
+
+typedef struct limit_table limit_table;
+/* rate tokens per second, at most burst; NULL when out of memory. */
+limit_table *limit_new(double rate, double burst);
+void limit_free(limit_table *t);
+/* 1: id may send now (a token taken); 0: over its rate; SL_ENOMEM.
+ * now in seconds, monotonic. */
+int limit_take(limit_table *t, const char *id, double now);
+
 /* ---- ingest.c: the `hq run` daemon ---- */
 
 struct ingest_counters {
 	unsigned long long received, stored, duplicate, rejected, acknowledged;
+	unsigned long long rate_limited; /* dropped unstored: the agent resends */
 };
 
 /* Runs until SIGINT/SIGTERM; returns 0 on a clean stop. */
@@ -97,8 +153,29 @@ int ingest_run(const struct hq_config *cfg, sl_error *err);
 
 /* ---- view.c: operator views ---- */
 
-enum view_format { VIEW_TABLE, VIEW_JSON };
+enum view_format { VIEW_TABLE, VIEW_CSV, VIEW_JSON, VIEW_GEOJSON };
 int view_format_parse(const char *name, enum view_format *out);
-int view_shelters(hq_store *st, enum view_format fmt, FILE *out, sl_error *err);
+
+/* A column: key in each row object ("groups.elderly" reaches into a
+ * nested object), table header, table width (0: last, unpadded). */
+struct view_column {
+	const char *key, *header;
+	int width;
+};
+/* Renders an array of row objects: table, CSV (UTF-8 with a BOM, CRLF;
+ * the keys are the header), JSON, or GeoJSON (rows with lat/lon). */
+int view_render(const json_t *rows, const struct view_column *cols,
+		size_t ncols, enum view_format fmt, FILE *out, sl_error *err);
+/* A FeatureCollection of rows placed by their lat/lon (null geometry
+ * without); credit, if given, as "attribution".  NULL when out of memory. */
+json_t *view_geojson(const json_t *rows, const char *credit);
+
+int view_shelters(hq_store *st, const struct picture_opts *o,
+		  enum view_format fmt, FILE *out, sl_error *err);
+int view_shelter(hq_store *st, const char *id, const struct picture_opts *o,
+		 enum view_format fmt, FILE *out, sl_error *err);
+int view_needs(hq_store *st, const catalog *items, int by_shelter,
+	       const char *urgency, enum view_format fmt, FILE *out,
+	       sl_error *err);
 
 #endif

@@ -5,10 +5,16 @@
  * for each shelter the batch touched.  A message that cannot be stored
  * goes to the dead-letter table with its reason; none stops ingest.
  *
- * Not here: rate limiting per shelter, shared subscriptions (later).
+ * One shelter sending faster than shelter_rate (after a burst of
+ * shelter_burst) has the excess dropped unstored and unacknowledged: its
+ * agent resends, the other shelters are not held up.  With shared_group
+ * several hq processes split the shelters' messages (MQTT 5 shared
+ * subscriptions, docs/operations.md).  Every feed_interval_s, if anything
+ * changed, the public feed is published (retained) and written.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hq.h"
 #include "log.h"
@@ -24,6 +30,9 @@ struct ingest {
 	hq_store *store;
 	mq_client *mq;
 	struct ingest_counters n;
+	limit_table *limits;
+	double last_feed, last_counters; /* monotonic seconds */
+	int changed;                     /* since the last feed */
 	char **touched; /* shelters to acknowledge after the batch commits */
 	size_t ntouched, cap;
 	char state_topic[TOPIC_MAX];
@@ -109,6 +118,30 @@ static const char *mismatch(const struct topic_parts *t, const json_t *msg)
 	return NULL;
 }
 
+static double monotonic_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* 1 when the shelter is within its rate; a flood is logged once per
+ * thousand dropped messages, not once each. */
+static int within_rate(struct ingest *in, const struct topic_parts *t,
+		       sl_error *err)
+{
+	int rc = limit_take(in->limits, t->shelter_id, monotonic_s());
+	if (rc < 0)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	if (rc == 0 && in->n.rate_limited++ % 1000 == 0)
+		log_warn("rate_limited: shelter %s sends faster than %lld "
+			 "messages/s; excess dropped for its agent to resend "
+			 "(%llu so far)",
+			 t->shelter_id, in->cfg->shelter_rate,
+			 in->n.rate_limited);
+	return rc;
+}
+
 /* Handles one message inside the open transaction.  Returns non-zero
  * only for database failures, which abort the whole batch. */
 static int ingest_one(struct ingest *in, const struct mq_event *ev,
@@ -130,6 +163,9 @@ static int ingest_one(struct ingest *in, const struct mq_event *ev,
 	    t.kind != TOPIC_RECEIPT)
 		return reject(in, ev, NULL,
 			      "unknown_topic: shelters do not send this kind", err);
+	int allowed = within_rate(in, &t, err);
+	if (allowed <= 0)
+		return allowed; /* 0: dropped; < 0: out of memory */
 	if (ev->truncated) {
 		snprintf(why.text, sizeof(why.text),
 			 "too_large: payload of %zu bytes exceeds the %d-byte limit",
@@ -152,6 +188,7 @@ static int ingest_one(struct ingest *in, const struct mq_event *ev,
 		return rc;
 	if (result == STORE_NEW && t.kind != TOPIC_STATE)
 		in->n.stored++;
+	in->changed |= result == STORE_NEW;
 	if (result == STORE_DUPLICATE)
 		in->n.duplicate++;
 	/* Duplicates are acknowledged again: the agent resent because it
@@ -211,6 +248,41 @@ static void acknowledge(struct ingest *in)
 		in->n.acknowledged++;
 	}
 	clear_touched(in);
+}
+
+/* The public feed, when due and something changed since the last. */
+static void maybe_feed(struct ingest *in)
+{
+	const struct hq_config *cfg = in->cfg;
+	double now = monotonic_s();
+	char topic[TOPIC_MAX];
+	json_t *feed;
+	sl_error err;
+
+	if (!in->changed || now - in->last_feed < (double)cfg->feed_interval_s)
+		return;
+	struct picture_opts o = { time(NULL), cfg->stale_after_s };
+	if (feed_build(in->store, in->items, cfg->common.municipality,
+		       cfg->feed_credit, &o, &feed, &err) != 0) {
+		log_error("public feed: %s", err.text);
+		return;
+	}
+	in->last_feed = now;
+	in->changed = 0;
+	if (topic_build(topic, sizeof(topic), cfg->common.municipality, NULL,
+			TOPIC_FEED) == 0)
+		publish_json(in, topic, feed, 1);
+	if (cfg->feed_file && feed_write(feed, cfg->feed_file, &err) != 0)
+		log_error("public feed: %s", err.text);
+	json_decref(feed);
+}
+
+static void log_counters(struct ingest *in, const char *when)
+{
+	log_info("%sreceived %llu, stored %llu, duplicate %llu, rejected %llu, "
+		 "rate_limited %llu, acknowledged %llu",
+		 when, in->n.received, in->n.stored, in->n.duplicate,
+		 in->n.rejected, in->n.rate_limited, in->n.acknowledged);
 }
 
 static void on_status_event(struct ingest *in, const struct mq_event *ev)
@@ -275,20 +347,25 @@ static int ingest_batch(struct ingest *in, sl_error *err)
 		taken++;
 		wait_ms = (int)in->cfg->batch_wait_ms;
 	}
-	if (!in_txn)
-		return 0;
-	if ((rc = store_commit(in->store, err)) != 0) {
-		clear_touched(in);
-		return rc;
+	if (in_txn) {
+		if ((rc = store_commit(in->store, err)) != 0) {
+			clear_touched(in);
+			return rc;
+		}
+		acknowledge(in);
 	}
-	acknowledge(in);
+	maybe_feed(in);
+	if (monotonic_s() - in->last_counters >= 60) {
+		in->last_counters = monotonic_s();
+		log_counters(in, "so far: ");
+	}
 	return 0;
 }
 
 static int ingest_setup(struct ingest *in, const struct hq_config *cfg,
 			sl_error *err)
 {
-	char client_id[64], filter[TOPIC_MAX];
+	char client_id[64], filter[TOPIC_MAX + 80];
 	const char *muni = cfg->common.municipality;
 	static const enum topic_kind kinds[] = { TOPIC_STATUS, TOPIC_STATE,
 						 TOPIC_RECEIPT };
@@ -308,7 +385,17 @@ static int ingest_setup(struct ingest *in, const struct hq_config *cfg,
 	if (in->store == NULL)
 		return SL_EDB;
 
-	snprintf(client_id, sizeof(client_id), "sl-hq-%s", muni);
+	snprintf(client_id, sizeof(client_id), "%s",
+		 cfg->client_id ? cfg->client_id : "");
+	if (cfg->client_id == NULL)
+		snprintf(client_id, sizeof(client_id), "sl-hq-%s", muni);
+	in->limits = limit_new((double)cfg->shelter_rate,
+			       (double)cfg->shelter_burst);
+	if (in->limits == NULL)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	in->changed = 1; /* the first feed goes out as soon as hq is up */
+	in->last_feed = in->last_counters = monotonic_s() -
+					    (double)cfg->feed_interval_s;
 	struct mq_options o = {
 		.uris = cfg->common.broker,
 		.client_id = client_id,
@@ -335,7 +422,13 @@ static int ingest_setup(struct ingest *in, const struct hq_config *cfg,
 	rc = mq_set_will(in->mq, in->state_topic, text, strlen(text), 1, 1, err);
 	free(text);
 	for (size_t i = 0; rc == 0 && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		topic_build(filter, sizeof(filter), muni, "+", kinds[i]);
+		char topic[TOPIC_MAX];
+		topic_build(topic, sizeof(topic), muni, "+", kinds[i]);
+		if (cfg->shared_group)
+			snprintf(filter, sizeof(filter), "$share/%s/%s",
+				 cfg->shared_group, topic);
+		else
+			snprintf(filter, sizeof(filter), "%s", topic);
 		rc = mq_subscribe(in->mq, filter, 1, err);
 	}
 	return rc ? rc : mq_start(in->mq, err);
@@ -349,6 +442,7 @@ static void ingest_teardown(struct ingest *in)
 	store_close(in->store);
 	catalog_free(in->items);
 	schema_set_free(in->schemas);
+	limit_free(in->limits);
 	clear_touched(in);
 	free(in->touched);
 }
@@ -364,10 +458,7 @@ int ingest_run(const struct hq_config *cfg, sl_error *err)
 			 cfg->common.municipality, cfg->common.database);
 	while (rc == 0 && !stop_requested())
 		rc = ingest_batch(&in, err);
-	log_info("received %llu, stored %llu, duplicate %llu, rejected %llu, "
-		 "acknowledged %llu",
-		 in.n.received, in.n.stored, in.n.duplicate, in.n.rejected,
-		 in.n.acknowledged);
+	log_counters(&in, "");
 	ingest_teardown(&in);
 	return rc;
 }

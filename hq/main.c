@@ -23,6 +23,30 @@ static const struct conf_option hq_options[] = {
 	{ "session_expiry_s", CONF_INT, "604800", 0, 4294967295LL, 0,
 	  offsetof(struct hq_config, session_expiry_s),
 	  "how long the broker keeps hq's queue while hq is away (MQTT 5)" },
+	{ "stale_after_s", CONF_INT, "43200", 60, 31536000, 0,
+	  offsetof(struct hq_config, stale_after_s),
+	  "a shelter with no report for longer is listed as stale" },
+	{ "client_id", CONF_STRING, NULL, 0, 23, 0,
+	  offsetof(struct hq_config, client_id),
+	  "MQTT client id (default sl-hq-MUNICIPALITY); unique per hq process" },
+	{ "shared_group", CONF_STRING, NULL, 0, 64, 0,
+	  offsetof(struct hq_config, shared_group),
+	  "split ingest between hq processes: MQTT 5 $share/GROUP/... subscriptions" },
+	{ "feed_file", CONF_STRING, NULL, 0, 1024, 0,
+	  offsetof(struct hq_config, feed_file),
+	  "where `run` writes the public feed (JSON); it always publishes it" },
+	{ "feed_credit", CONF_STRING, NULL, 0, 1000, 0,
+	  offsetof(struct hq_config, feed_credit),
+	  "data credit the public feed carries (CC BY sources)" },
+	{ "feed_interval_s", CONF_INT, "60", 1, 86400, 0,
+	  offsetof(struct hq_config, feed_interval_s),
+	  "least time between two public feeds" },
+	{ "shelter_rate", CONF_INT, "20", 1, 100000, 0,
+	  offsetof(struct hq_config, shelter_rate),
+	  "messages per second one shelter may send; more waits for resend" },
+	{ "shelter_burst", CONF_INT, "2000", 1, 1000000, 0,
+	  offsetof(struct hq_config, shelter_burst),
+	  "messages one shelter may send at once (a backlog after an outage)" },
 };
 #define NOPTIONS (sizeof(hq_options) / sizeof(hq_options[0]))
 
@@ -33,7 +57,16 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  run                          ingest shelter messages (daemon)\n"
-		"  shelters [--format table|json]  list shelters and latest headcount\n"
+		"  shelters [--format table|csv|json|geojson]\n"
+		"                               every shelter: status, headcount,\n"
+		"                               capacity, occupancy, open needs\n"
+		"  shelter ID [--format table|csv|json|geojson]\n"
+		"                               one shelter: history, needs, messages\n"
+		"  needs [--by item|shelter] [--urgency critical|high|normal]\n"
+		"        [--format table|csv|json]\n"
+		"                               open needs of the shelters not closed\n"
+		"  open ID, close ID            an operator opens or closes a shelter\n"
+		"  feed [--output FILE]         the public feed (JSON) of open shelters\n"
 		"\n"
 		"options:\n"
 		"  -c FILE   configuration file (default /etc/shelterlink/hq.conf)\n"
@@ -44,35 +77,153 @@ static void usage(FILE *out)
 	conf_help(hq_options, NOPTIONS, out);
 }
 
-static int cmd_shelters(const struct hq_config *cfg, int argc, char **argv)
-{
-	enum view_format fmt = VIEW_TABLE;
-	sl_error err;
+/* Options shared by the views; anything else is a usage error. */
+struct view_args {
+	enum view_format fmt;
+	const char *by, *urgency, *id;
+};
 
+static int parse_view_args(const char *cmd, int argc, char **argv,
+			   int want_id, struct view_args *a)
+{
+	*a = (struct view_args){ .fmt = VIEW_TABLE, .by = "item" };
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-			if (view_format_parse(argv[++i], &fmt) != 0) {
-				fprintf(stderr, "hq: --format: '%s' is not table "
-						"or json\n", argv[i]);
+		const char *arg = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(arg, "--format") == 0 && val) {
+			if (view_format_parse(val, &a->fmt) != 0) {
+				fprintf(stderr, "hq %s: --format: '%s' is not "
+						"table, csv, json or geojson\n",
+					cmd, val);
 				return 2;
 			}
+			i++;
+		} else if (strcmp(cmd, "needs") == 0 &&
+			   strcmp(arg, "--by") == 0 && val &&
+			   (strcmp(val, "item") == 0 ||
+			    strcmp(val, "shelter") == 0)) {
+			a->by = argv[++i];
+		} else if (strcmp(cmd, "needs") == 0 &&
+			   strcmp(arg, "--urgency") == 0 && val &&
+			   (strcmp(val, "critical") == 0 ||
+			    strcmp(val, "high") == 0 ||
+			    strcmp(val, "normal") == 0)) {
+			a->urgency = argv[++i];
+		} else if (want_id && a->id == NULL && arg[0] != '-') {
+			a->id = arg;
 		} else {
-			fprintf(stderr, "hq shelters: unknown argument '%s'\n",
-				argv[i]);
+			fprintf(stderr, "hq %s: unknown or incomplete argument "
+					"'%s' (see hq -h)\n",
+				cmd, arg);
 			return 2;
 		}
 	}
+	if (want_id && a->id == NULL) {
+		fprintf(stderr, "hq %s: which shelter? (hq %s ID)\n", cmd, cmd);
+		return 2;
+	}
+	return 0;
+}
+
+static int fail(const sl_error *err)
+{
+	fprintf(stderr, "hq: %s\n", err->text);
+	return 1;
+}
+
+static catalog *load_items(const struct hq_config *cfg, sl_error *err)
+{
+	catalog *items = NULL;
+	schema_set *set = schema_set_new();
+	if (set == NULL) {
+		sl_error_set(err, SL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (schema_set_load_dir(set, cfg->common.schemas, err) == 0 &&
+	    schema_set_resolve(set, err) == 0)
+		items = catalog_load(cfg->common.items, set, err);
+	schema_set_free(set);
+	return items;
+}
+
+/* shelters, shelter ID, needs: read-only views of the database. */
+static int cmd_view(const struct hq_config *cfg, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	struct view_args a;
+	struct picture_opts o = { time(NULL), cfg->stale_after_s };
+	sl_error err;
+	catalog *items = NULL;
+	int rc = parse_view_args(cmd, argc, argv, strcmp(cmd, "shelter") == 0,
+				 &a);
+	if (rc != 0)
+		return rc;
 	hq_store *st = store_open(cfg->common.database, &err);
-	if (st == NULL) {
-		fprintf(stderr, "hq: %s\n", err.text);
-		return 1;
+	if (st == NULL)
+		return fail(&err);
+	if (strcmp(cmd, "shelters") == 0) {
+		rc = view_shelters(st, &o, a.fmt, stdout, &err);
+	} else if (strcmp(cmd, "shelter") == 0) {
+		rc = view_shelter(st, a.id, &o, a.fmt, stdout, &err);
+	} else {
+		items = load_items(cfg, &err);
+		rc = items ? view_needs(st, items, strcmp(a.by, "shelter") == 0,
+					a.urgency, a.fmt, stdout, &err)
+			   : SL_EINVAL;
 	}
-	int rc = view_shelters(st, fmt, stdout, &err);
+	catalog_free(items);
 	store_close(st);
-	if (rc != 0) {
-		fprintf(stderr, "hq: %s\n", err.text);
-		return 1;
+	return rc ? fail(&err) : 0;
+}
+
+/* feed [--output FILE] */
+static int cmd_feed(const struct hq_config *cfg, int argc, char **argv)
+{
+	struct picture_opts o = { time(NULL), cfg->stale_after_s };
+	const char *path = NULL;
+	json_t *feed = NULL;
+	sl_error err;
+
+	if (argc == 3 && strcmp(argv[1], "--output") == 0) {
+		path = argv[2];
+	} else if (argc != 1) {
+		fprintf(stderr, "hq feed: use hq feed [--output FILE]\n");
+		return 2;
 	}
+	catalog *items = load_items(cfg, &err);
+	hq_store *st = items ? store_open(cfg->common.database, &err) : NULL;
+	int rc = st ? feed_build(st, items, cfg->common.municipality,
+				 cfg->feed_credit, &o, &feed, &err)
+		    : SL_EINVAL;
+	if (rc == 0 && path)
+		rc = feed_write(feed, path, &err);
+	else if (rc == 0)
+		rc = json_dumpf(feed, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER |
+						      JSON_REAL_PRECISION(12)) ||
+		     putchar('\n') == EOF;
+	json_decref(feed);
+	store_close(st);
+	catalog_free(items);
+	return rc ? fail(&err) : 0;
+}
+
+/* open ID, close ID */
+static int cmd_operator(const struct hq_config *cfg, int argc, char **argv)
+{
+	sl_error err;
+	int open = strcmp(argv[0], "open") == 0;
+	if (argc != 2) {
+		fprintf(stderr, "hq %s: takes one shelter id\n", argv[0]);
+		return 2;
+	}
+	hq_store *st = store_open(cfg->common.database, &err);
+	if (st == NULL)
+		return fail(&err);
+	int rc = store_set_operator_state(st, argv[1], open, time(NULL), &err);
+	store_close(st);
+	if (rc != 0)
+		return fail(&err);
+	printf("%s %s\n", argv[1], open ? "opened" : "closed");
 	return 0;
 }
 
@@ -106,6 +257,16 @@ static int check_config(const void *arg, const char *path, sl_error *err)
 	schema_set_free(set);
 	if (rc != 0)
 		return rc;
+	if (cfg->shared_group && cfg->common.mqtt_version != 5)
+		return sl_error_set(err, SL_EINVAL,
+				    "%s: shared_group needs mqtt_version = 5 "
+				    "(shared subscriptions are MQTT 5)",
+				    path);
+	if (cfg->shared_group && strpbrk(cfg->shared_group, "/+#"))
+		return sl_error_set(err, SL_EINVAL,
+				    "%s: shared_group: '%s' may not contain "
+				    "'/', '+' or '#'",
+				    path, cfg->shared_group);
 	return conf_common_apply(&cfg->common, path, err);
 }
 
@@ -128,8 +289,13 @@ int main(int argc, char **argv)
 		rc = ingest_run(&cfg, &err) == 0 ? 0 : 1;
 		if (rc)
 			log_error("%s", err.text);
-	} else if (strcmp(cmd, "shelters") == 0) {
-		rc = cmd_shelters(&cfg, argc - cmd_at, argv + cmd_at);
+	} else if (strcmp(cmd, "shelters") == 0 ||
+		   strcmp(cmd, "shelter") == 0 || strcmp(cmd, "needs") == 0) {
+		rc = cmd_view(&cfg, argc - cmd_at, argv + cmd_at);
+	} else if (strcmp(cmd, "feed") == 0) {
+		rc = cmd_feed(&cfg, argc - cmd_at, argv + cmd_at);
+	} else if (strcmp(cmd, "open") == 0 || strcmp(cmd, "close") == 0) {
+		rc = cmd_operator(&cfg, argc - cmd_at, argv + cmd_at);
 	} else {
 		fprintf(stderr, "hq: unknown command '%s'\n", cmd);
 		usage(stderr);

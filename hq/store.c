@@ -120,6 +120,10 @@ enum stmt_id {
 	ST_GET_BIRTH,
 	ST_SET_STATE,
 	ST_DEAD_LETTER,
+	ST_SET_REPORTED,
+	ST_MAX_STATUS_SEQ,
+	ST_SET_OPERATOR,
+	ST_ADOPT_REGISTERED,
 	ST_COUNT
 };
 
@@ -152,6 +156,26 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DEAD_LETTER] =
 		"INSERT INTO dead_letters (received_at, topic, reason, size, payload,"
 		" shelter_id, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	/* Only the newest report moves the position: a backlog arriving
+	 * late must not place the shelter where it was last week. */
+	[ST_SET_REPORTED] =
+		"UPDATE shelters SET last_report = max(coalesce(last_report, 0), ?2),"
+		" lat = CASE WHEN ?6 THEN coalesce(?3, lat) ELSE lat END,"
+		" lon = CASE WHEN ?6 THEN coalesce(?4, lon) ELSE lon END,"
+		" position_source = CASE WHEN ?6 THEN coalesce(?5, position_source)"
+		"   ELSE position_source END"
+		" WHERE shelter_id = ?1",
+	[ST_MAX_STATUS_SEQ] = "SELECT max(seq) FROM messages"
+			      " WHERE shelter_id = ?1 AND type = 'status'",
+	[ST_SET_OPERATOR] =
+		"UPDATE shelters SET operator_state = ?2, operator_changed_at = ?3"
+		" WHERE shelter_id = ?1",
+	/* a listed shelter an operator opens before its agent is heard */
+	[ST_ADOPT_REGISTERED] =
+		"INSERT INTO shelters (shelter_id, municipality, name, first_seen,"
+		" last_seen) SELECT shelter_id, municipality, name, ?2, 0"
+		" FROM registry WHERE shelter_id = ?1"
+		" ON CONFLICT (shelter_id) DO NOTHING",
 };
 
 struct hq_store {
@@ -357,6 +381,35 @@ static int store_needs(hq_store *st, const json_t *msg, sl_error *err)
 	return 0;
 }
 
+/* When the shelter last reported, and where its newest report puts it
+ * (an ad-hoc shelter has no other position). */
+static int note_report(hq_store *st, const json_t *msg, time_t now,
+		       sl_error *err)
+{
+	sqlite3_stmt *s = st->st[ST_SET_REPORTED];
+	const json_t *pos = json_object_get(msg, "position");
+	const char *id = get_str(msg, "shelter_id");
+	sqlite3_stmt *q = st->st[ST_MAX_STATUS_SEQ];
+	bind_text(q, 1, id);
+	int rc = sqlite3_step(q);
+	long long newest = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_ROW)
+		return db_error(st->db, err, "newest report");
+	/* the report itself is stored already */
+	int is_newest = json_integer_value(json_object_get(msg, "seq")) >= newest;
+	bind_text(s, 1, id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	if (pos) {
+		sqlite3_bind_double(s, 3, json_number_value(json_object_get(pos, "lat")));
+		sqlite3_bind_double(s, 4, json_number_value(json_object_get(pos, "lon")));
+		bind_text(s, 5, get_str(pos, "source"));
+	}
+	sqlite3_bind_int(s, 6, is_newest && pos != NULL);
+	return run(st, ST_SET_REPORTED, err);
+}
+
 static int store_sequenced(hq_store *st, enum topic_kind kind,
 			   const json_t *msg, time_t now,
 			   enum store_result *result, sl_error *err)
@@ -382,7 +435,8 @@ static int store_sequenced(hq_store *st, enum topic_kind kind,
 	*result = STORE_NEW;
 	if (kind == TOPIC_STATUS) {
 		if ((rc = store_headcount(st, msg, err)) != 0 ||
-		    (rc = store_needs(st, msg, err)) != 0)
+		    (rc = store_needs(st, msg, err)) != 0 ||
+		    (rc = note_report(st, msg, now, err)) != 0)
 			return rc;
 	}
 	return advance_acked(st, get_str(msg, "shelter_id"), err);
@@ -461,6 +515,36 @@ int store_dead_letter(hq_store *st, const char *topic, const char *reason,
 				 received_at, err)) != 0)
 		return rc;
 	return advance_acked(st, settle->shelter_id, err);
+}
+
+int store_set_operator_state(hq_store *st, const char *shelter_id, int open,
+			     time_t now, sl_error *err)
+{
+	sqlite3_stmt *s = st->st[ST_ADOPT_REGISTERED];
+	int rc = store_begin(st, err);
+	if (rc != 0)
+		return rc;
+	bind_text(s, 1, shelter_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	if ((rc = run(st, ST_ADOPT_REGISTERED, err)) != 0)
+		goto fail;
+	s = st->st[ST_SET_OPERATOR];
+	bind_text(s, 1, shelter_id);
+	bind_text(s, 2, open ? "open" : "closed");
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
+	if ((rc = run(st, ST_SET_OPERATOR, err)) != 0)
+		goto fail;
+	if (sqlite3_changes(st->db) == 0) {
+		rc = sl_error_set(err, SL_ENOTFOUND,
+				  "no shelter '%s' in the registry or in the "
+				  "reports (see hq shelters)",
+				  shelter_id);
+		goto fail;
+	}
+	return store_commit(st, err);
+fail:
+	store_rollback(st);
+	return rc;
 }
 
 int store_each_shelter(hq_store *st, store_shelter_fn fn, void *arg,
