@@ -34,7 +34,7 @@ static void load_once(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const kinds[] = { "status", "state", "receipt",
-					     "dispatch", "ack", "hq_state" };
+					     "dispatch", "ack", "hq_state", "feed" };
 	struct topic_parts parts;
 	char topic[256];
 	sl_error err;
