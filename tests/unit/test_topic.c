@@ -22,12 +22,17 @@ static void builds_and_parses_every_kind(void **state)
 		assert_int_equal(p.kind, k);
 		assert_string_equal(p.municipality, "172022");
 		assert_string_equal(p.shelter_id,
-				    k == TOPIC_HQ_STATE ? "" : "CC0000000518");
+				    k == TOPIC_HQ_STATE || k == TOPIC_FEED
+					    ? ""
+					    : "CC0000000518");
 	}
 	topic_build(buf, sizeof(buf), "172022", "NEW001", TOPIC_STATUS);
 	assert_string_equal(buf, "shelterlink/v1/172022/NEW001/status");
 	topic_build(buf, sizeof(buf), "172022", NULL, TOPIC_HQ_STATE);
 	assert_string_equal(buf, "shelterlink/v1/172022/_hq/state");
+	topic_build(buf, sizeof(buf), "172022", NULL, TOPIC_FEED);
+	assert_string_equal(buf, "shelterlink/v1/172022/_hq/feed");
+	assert_int_not_equal(topic_parse("shelterlink/v1/172022/_hq/other", &p), 0);
 	topic_build(buf, sizeof(buf), "172022", "+", TOPIC_ACK);
 	assert_string_equal(buf, "shelterlink/v1/172022/+/ack");
 }
