@@ -82,11 +82,13 @@ $(BUILD)/tests/sl-validate: $(BUILD)/obj/tests/schema/sl-validate.o $(LIBCOMMON)
 
 # The one test command: every unit test, the JSON Schema suite, the ajv
 # differential and the integration tests, closed by "N passed, N failed".
-test: $(PROGRAMS) $(UNIT_BIN) $(TOOLS_BIN)
+test: $(PROGRAMS) $(UNIT_BIN) $(TOOLS_BIN) $(LOADGEN)
 	@BUILD=$(BUILD) tests/run
 
+# SL_SANITIZE tells the scale tests (hq kill, replay) to run a smaller
+# instance: the sanitizers slow C code several times, and CI has 30 min.
 sanitize:
-	$(MAKE) BUILD=build-san CC=clang \
+	SL_SANITIZE=1 $(MAKE) BUILD=build-san CC=clang \
 	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" test
 
@@ -108,11 +110,16 @@ deps:
 
 BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+# The HQ load generator: used by `make bench` and the hq kill test.
+LOADGEN    := $(BUILD)/bench/hq_load
+$(LOADGEN): $(BUILD)/obj/tests/bench/hq_load.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(AGENT_LIB) $(HQ_LIB) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-bench: $(PROGRAMS) $(BENCH_BIN)
+bench: $(PROGRAMS) $(BENCH_BIN) $(LOADGEN)
 	@BUILD=$(BUILD) tests/bench/run
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

@@ -35,6 +35,15 @@ struct hq_config {
 	long long shelter_burst; /* ... and at once */
 };
 
+/* ---- stockcmd.c: depot, vehicle and stock commands ---- */
+
+/* The item catalogue named by the configuration; NULL with err set.
+ * The caller owns it (catalog_free). */
+catalog *hq_load_items(const struct hq_config *cfg, sl_error *err);
+
+/* argv[0] is depot, depots, vehicle or stock; returns the exit status. */
+int stockcmd_main(const struct hq_config *cfg, int argc, char **argv);
+
 /* ---- store.c: HQ's database ---- */
 
 typedef struct hq_store hq_store;
@@ -100,6 +109,35 @@ typedef int (*store_shelter_fn)(const struct store_shelter *row, void *arg);
 int store_each_shelter(hq_store *st, store_shelter_fn fn, void *arg,
 		       sl_error *err);
 
+/* ---- depot.c: depots, vehicles, the stock ledger ---- */
+
+struct depot {
+	const char *id, *name;
+	double lat, lon;
+};
+struct vehicle {
+	const char *id, *depot_id, *name; /* name may be NULL */
+	double max_weight_kg, max_volume_l;
+};
+/* One ledger line: delta units of item at depot_id, with why (required),
+ * who and ref (a file:line, a plan or dispatch id; may be NULL). */
+struct stock_change {
+	const char *depot_id, *item, *why, *who, *ref;
+	long long delta;
+};
+
+/* Adds or updates (same id) a depot or a vehicle. */
+int depot_add(hq_store *st, const struct depot *d, time_t now, sl_error *err);
+int vehicle_add(hq_store *st, const struct vehicle *v, sl_error *err);
+/* Posts changes in one transaction: all or none.  Refused (SL_EINVAL,
+ * err naming the change's ref) for an unknown depot or item, a zero or
+ * absurd quantity, no reason, or stock going below zero. */
+int stock_post(hq_store *st, const catalog *items,
+	       const struct stock_change *changes, size_t n, time_t now,
+	       sl_error *err);
+int stock_on_hand(hq_store *st, const char *depot_id, const char *item,
+		  long long *qty, sl_error *err);
+
 /* ---- picture.c: the live picture, as JSON ---- */
 
 struct picture_opts {
@@ -120,6 +158,13 @@ int picture_shelter(hq_store *st, const char *id, const struct picture_opts *o,
  * names).  The caller owns *rows. */
 int picture_needs(hq_store *st, const catalog *items, int by_shelter,
 		  const char *urgency, json_t **rows, sl_error *err);
+/* Depots with their vehicles' count and capacity; stock on hand by depot
+ * and item (depot NULL: all; items may be NULL); the newest ledger
+ * lines (limit).  The caller owns *rows. */
+int picture_depots(hq_store *st, json_t **rows, sl_error *err);
+int picture_stock(hq_store *st, const catalog *items, const char *depot,
+		  json_t **rows, sl_error *err);
+int picture_ledger(hq_store *st, int limit, json_t **rows, sl_error *err);
 
 /* ---- feed.c: the public feed ---- */
 
@@ -177,5 +222,18 @@ int view_shelter(hq_store *st, const char *id, const struct picture_opts *o,
 int view_needs(hq_store *st, const catalog *items, int by_shelter,
 	       const char *urgency, enum view_format fmt, FILE *out,
 	       sl_error *err);
+
+/* ---- timeline.c: headcount over time ---- */
+
+/* For every distinct report time T (status messages' `time`, compared as
+ * instants), oldest first: {"time", "shelters", "total"}, where shelters
+ * counts the shelters whose latest report at or before T has a total
+ * above 0 and total sums those totals; time is T as a report wrote it.
+ * The caller owns *rows. */
+int timeline_rows(hq_store *st, json_t **rows, sl_error *err);
+/* The timeline as a table, CSV (view_render's) or JSON; SL_EINVAL for
+ * geojson. */
+int timeline_view(hq_store *st, enum view_format fmt, FILE *out,
+		  sl_error *err);
 
 #endif

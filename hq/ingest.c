@@ -198,18 +198,38 @@ static int ingest_one(struct ingest *in, const struct mq_event *ev,
 	return 0;
 }
 
-static void publish_json(struct ingest *in, const char *topic, json_t *msg,
-			 int retain)
+/* 0 when handed to paho, non-zero (logged) otherwise. */
+static int publish_json(struct ingest *in, const char *topic, json_t *msg,
+			int retain)
 {
 	char *text = msg_encode(msg);
 	sl_error err;
+	int rc;
 	if (text == NULL) {
 		log_error("out of memory encoding %s", topic);
-		return;
+		return SL_ENOMEM;
 	}
-	if (mq_publish(in->mq, topic, text, strlen(text), 1, retain, 0, &err))
+	rc = mq_publish(in->mq, topic, text, strlen(text), 1, retain, 0, &err);
+	if (rc != 0)
 		log_warn("publish %s: %s", topic, err.text);
 	free(text);
+	return rc;
+}
+
+/*
+ * paho refuses a publish once maxBufferedMessages (100 by default)
+ * commands are queued, even while connected: a batch touching hundreds
+ * of shelters lost most of their acknowledgements.  Keeps at most one
+ * in-flight window (64) pending, waiting at most a few seconds for the
+ * broker's PUBACKs to make room.
+ */
+#define ACK_PENDING_MAX 64
+static void wait_for_room(struct ingest *in)
+{
+	for (int waited_ms = 0; mq_inflight(in->mq) >= ACK_PENDING_MAX &&
+				mq_is_connected(in->mq) && waited_ms < 5000;
+	     waited_ms++)
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 }
 
 static json_t *hq_state_msg(const struct hq_config *cfg, const char *state)
@@ -243,9 +263,10 @@ static void acknowledge(struct ingest *in)
 					"acked_seq", (json_int_t)acked, "time", now);
 		if (ack == NULL)
 			continue;
-		publish_json(in, topic, ack, 1);
+		wait_for_room(in);
+		if (publish_json(in, topic, ack, 1) == 0)
+			in->n.acknowledged++;
 		json_decref(ack);
-		in->n.acknowledged++;
 	}
 	clear_touched(in);
 }

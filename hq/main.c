@@ -67,6 +67,13 @@ static void usage(FILE *out)
 		"                               open needs of the shelters not closed\n"
 		"  open ID, close ID            an operator opens or closes a shelter\n"
 		"  feed [--output FILE]         the public feed (JSON) of open shelters\n"
+		"  depot add ID --name NAME --lat DEG --lon DEG\n"
+		"  depots [--format ...]        depots, their vehicles and capacity\n"
+		"  vehicle add ID --depot DEPOT --max-kg KG --max-l LITRES [--name N]\n"
+		"  stock [--depot DEPOT] [--format ...]   stock on hand\n"
+		"  stock adjust DEPOT ITEM [+-]QTY --why TEXT [--who NAME]\n"
+		"  stock ledger [--limit N] [--format ...]  who changed what, why\n"
+		"  timeline [--format table|csv|json]  people and shelters per report time\n"
 		"\n"
 		"options:\n"
 		"  -c FILE   configuration file (default /etc/shelterlink/hq.conf)\n"
@@ -131,20 +138,6 @@ static int fail(const sl_error *err)
 	return 1;
 }
 
-static catalog *load_items(const struct hq_config *cfg, sl_error *err)
-{
-	catalog *items = NULL;
-	schema_set *set = schema_set_new();
-	if (set == NULL) {
-		sl_error_set(err, SL_ENOMEM, "out of memory");
-		return NULL;
-	}
-	if (schema_set_load_dir(set, cfg->common.schemas, err) == 0 &&
-	    schema_set_resolve(set, err) == 0)
-		items = catalog_load(cfg->common.items, set, err);
-	schema_set_free(set);
-	return items;
-}
 
 /* shelters, shelter ID, needs: read-only views of the database. */
 static int cmd_view(const struct hq_config *cfg, int argc, char **argv)
@@ -166,7 +159,7 @@ static int cmd_view(const struct hq_config *cfg, int argc, char **argv)
 	} else if (strcmp(cmd, "shelter") == 0) {
 		rc = view_shelter(st, a.id, &o, a.fmt, stdout, &err);
 	} else {
-		items = load_items(cfg, &err);
+		items = hq_load_items(cfg, &err);
 		rc = items ? view_needs(st, items, strcmp(a.by, "shelter") == 0,
 					a.urgency, a.fmt, stdout, &err)
 			   : SL_EINVAL;
@@ -190,7 +183,7 @@ static int cmd_feed(const struct hq_config *cfg, int argc, char **argv)
 		fprintf(stderr, "hq feed: use hq feed [--output FILE]\n");
 		return 2;
 	}
-	catalog *items = load_items(cfg, &err);
+	catalog *items = hq_load_items(cfg, &err);
 	hq_store *st = items ? store_open(cfg->common.database, &err) : NULL;
 	int rc = st ? feed_build(st, items, cfg->common.municipality,
 				 cfg->feed_credit, &o, &feed, &err)
@@ -204,6 +197,22 @@ static int cmd_feed(const struct hq_config *cfg, int argc, char **argv)
 	json_decref(feed);
 	store_close(st);
 	catalog_free(items);
+	return rc ? fail(&err) : 0;
+}
+
+/* timeline [--format table|csv|json] */
+static int cmd_timeline(const struct hq_config *cfg, int argc, char **argv)
+{
+	struct view_args a;
+	sl_error err;
+	int rc = parse_view_args(argv[0], argc, argv, 0, &a);
+	if (rc != 0)
+		return rc;
+	hq_store *st = store_open(cfg->common.database, &err);
+	if (st == NULL)
+		return fail(&err);
+	rc = timeline_view(st, a.fmt, stdout, &err);
+	store_close(st);
 	return rc ? fail(&err) : 0;
 }
 
@@ -292,8 +301,13 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "shelters") == 0 ||
 		   strcmp(cmd, "shelter") == 0 || strcmp(cmd, "needs") == 0) {
 		rc = cmd_view(&cfg, argc - cmd_at, argv + cmd_at);
+	} else if (strcmp(cmd, "depot") == 0 || strcmp(cmd, "depots") == 0 ||
+		   strcmp(cmd, "vehicle") == 0 || strcmp(cmd, "stock") == 0) {
+		rc = stockcmd_main(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "feed") == 0) {
 		rc = cmd_feed(&cfg, argc - cmd_at, argv + cmd_at);
+	} else if (strcmp(cmd, "timeline") == 0) {
+		rc = cmd_timeline(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "open") == 0 || strcmp(cmd, "close") == 0) {
 		rc = cmd_operator(&cfg, argc - cmd_at, argv + cmd_at);
 	} else {

@@ -9,6 +9,7 @@
  * every report restates what is still needed (docs/protocol.md).
  */
 #include <math.h>
+#include <stdio.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -371,4 +372,46 @@ int picture_needs(hq_store *st, const catalog *items, int by_shelter,
 		return sl_error_set(err, SL_ENOMEM, "out of memory");
 	}
 	return rc;
+}
+
+int picture_depots(hq_store *st, json_t **rows, sl_error *err)
+{
+	return query_rows(store_db(st),
+			  "SELECT d.depot_id, d.name, d.lat, d.lon,"
+			  "  count(v.vehicle_id) AS vehicles,"
+			  "  coalesce(sum(v.max_weight_kg), 0) AS capacity_kg,"
+			  "  coalesce(sum(v.max_volume_l), 0) AS capacity_l"
+			  " FROM depots d LEFT JOIN vehicles v USING (depot_id)"
+			  " WHERE ?1 IS NULL GROUP BY d.depot_id"
+			  " ORDER BY d.depot_id",
+			  NULL, rows, err);
+}
+
+int picture_stock(hq_store *st, const catalog *items, const char *depot,
+		  json_t **rows, sl_error *err)
+{
+	int rc = query_rows(store_db(st),
+			    "SELECT depot_id, item, sum(delta) AS qty,"
+			    "  datetime(max(at), 'unixepoch') || 'Z' AS changed"
+			    " FROM stock_ledger WHERE ?1 IS NULL OR depot_id = ?1"
+			    " GROUP BY depot_id, item HAVING sum(delta) <> 0"
+			    " ORDER BY depot_id, item",
+			    depot, rows, err);
+	if (rc == 0 && name_items(*rows, items) != 0) {
+		json_decref(*rows);
+		*rows = NULL;
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	}
+	return rc;
+}
+
+int picture_ledger(hq_store *st, int limit, json_t **rows, sl_error *err)
+{
+	char n[24];
+	snprintf(n, sizeof(n), "%d", limit);
+	return query_rows(store_db(st),
+			  "SELECT id, datetime(at, 'unixepoch') || 'Z' AS at,"
+			  "  depot_id, item, delta, reason, who, ref"
+			  " FROM stock_ledger ORDER BY id DESC LIMIT ?1",
+			  n, rows, err);
 }

@@ -106,6 +106,34 @@ static const char *const migrations[] = {
 	"ALTER TABLE shelters ADD COLUMN operator_state TEXT"
 	"  CHECK (operator_state IN ('open','closed'));"
 	"ALTER TABLE shelters ADD COLUMN operator_changed_at INTEGER;",
+	/* 3: depots, their vehicles, and the audited stock ledger */
+	"CREATE TABLE depots ("
+	"  depot_id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  lat REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),"
+	"  lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),"
+	"  created_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE vehicles ("
+	"  vehicle_id TEXT PRIMARY KEY,"
+	"  depot_id TEXT NOT NULL REFERENCES depots(depot_id),"
+	"  name TEXT,"
+	"  max_weight_kg REAL NOT NULL CHECK (max_weight_kg > 0),"
+	"  max_volume_l REAL NOT NULL CHECK (max_volume_l > 0)"
+	") WITHOUT ROWID;"
+	/* Stock is never stored, only summed: every change is a row saying
+	 * who, when and why, so a count can always be explained. */
+	"CREATE TABLE stock_ledger ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  depot_id TEXT NOT NULL REFERENCES depots(depot_id),"
+	"  item TEXT NOT NULL,"
+	"  delta INTEGER NOT NULL CHECK (delta <> 0),"
+	"  reason TEXT NOT NULL CHECK (length(reason) > 0),"
+	"  who TEXT NOT NULL,"
+	"  ref TEXT"
+	");"
+	"CREATE INDEX stock_ledger_item ON stock_ledger (depot_id, item);",
 };
 
 enum stmt_id {

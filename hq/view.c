@@ -3,7 +3,6 @@
  * table for the terminal, CSV for Excel (UTF-8 with a BOM, or Japanese
  * Excel shows mojibake), JSON, and GeoJSON for GIS staff.
  */
-#include <math.h>
 #include <string.h>
 
 #include "hq.h"
@@ -34,6 +33,20 @@ static const json_t *lookup(const json_t *row, const char *key)
 	return json_object_get(json_object_get(row, outer), dot + 1);
 }
 
+/* Up to six decimals (a coordinate to 0.1 m), trailing zeros dropped. */
+static void real_text(double v, char *buf, size_t size)
+{
+	snprintf(buf, size, "%.6f", v);
+	char *dot = strchr(buf, '.');
+	if (dot == NULL)
+		return;
+	char *end = buf + strlen(buf) - 1;
+	while (end > dot && *end == '0')
+		*end-- = '\0';
+	if (end == dot)
+		*end = '\0';
+}
+
 /* A cell's text: "" for null or missing. */
 static void cell_text(const json_t *v, char *buf, size_t size)
 {
@@ -42,9 +55,7 @@ static void cell_text(const json_t *v, char *buf, size_t size)
 	else if (json_is_integer(v))
 		snprintf(buf, size, "%lld", (long long)json_integer_value(v));
 	else if (json_is_real(v))
-		snprintf(buf, size, "%.*f",
-			 fabs(json_real_value(v)) < 10 ? 2 : 6,
-			 json_real_value(v));
+		real_text(json_real_value(v), buf, size);
 	else if (json_is_true(v))
 		snprintf(buf, size, "yes");
 	else if (json_is_false(v))
