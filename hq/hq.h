@@ -165,6 +165,10 @@ int picture_depots(hq_store *st, json_t **rows, sl_error *err);
 int picture_stock(hq_store *st, const catalog *items, const char *depot,
 		  json_t **rows, sl_error *err);
 int picture_ledger(hq_store *st, int limit, json_t **rows, sl_error *err);
+/* Any read-only query as rows: each row an object keyed by column name;
+ * param, when not NULL, is bound to ?1.  The caller owns *rows. */
+int picture_query(hq_store *st, const char *sql, const char *param,
+		  json_t **rows, sl_error *err);
 
 /* ---- feed.c: the public feed ---- */
 

@@ -196,6 +196,15 @@ int picture_shelters(hq_store *st, const struct picture_opts *o,
 	return select_shelters(st, NULL, o, rows, err);
 }
 
+static int query_rows(sqlite3 *db, const char *sql, const char *id,
+		      json_t **out, sl_error *err);
+
+int picture_query(hq_store *st, const char *sql, const char *param,
+		  json_t **rows, sl_error *err)
+{
+	return query_rows(store_db(st), sql, param, rows, err);
+}
+
 /* Runs a query whose columns become the keys of each row's object. */
 static int query_rows(sqlite3 *db, const char *sql, const char *id,
 		      json_t **out, sl_error *err)

@@ -19,7 +19,6 @@
  * report's change against the same shelter's previous one (lag), summed
  * over every time up to T (a running window over the per-T groups).
  * Reports at the same instant are ordered by seq, so the last one wins.
- * SQLite builds the rows as one JSON array, in the subquery's order.
  */
 static const char timeline_sql[] =
 	"WITH r AS ("
@@ -29,34 +28,14 @@ static const char timeline_sql[] =
 	"  FROM messages m"
 	"  JOIN headcounts h ON h.shelter_id = m.shelter_id AND h.seq = m.seq"
 	"  WHERE m.type = 'status' AND julianday(m.time) IS NOT NULL)"
-	" SELECT json_group_array(json_object('time', time,"
-	"   'shelters', shelters, 'total', total)) FROM ("
-	"  SELECT min(time) AS time,"
-	"   sum(sum((n > 0) - (n_prev > 0))) OVER (ORDER BY t) AS shelters,"
-	"   sum(sum(n - n_prev)) OVER (ORDER BY t) AS total"
-	"  FROM r GROUP BY t ORDER BY t)";
+	" SELECT min(time) AS time,"
+	"  sum(sum((n > 0) - (n_prev > 0))) OVER (ORDER BY t) AS shelters,"
+	"  sum(sum(n - n_prev)) OVER (ORDER BY t) AS total"
+	" FROM r GROUP BY t ORDER BY t";
 
 int timeline_rows(hq_store *st, json_t **out, sl_error *err)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s;
-	int rc = db_prepare(db, &s, timeline_sql, err);
-	*out = NULL;
-	if (rc != 0)
-		return rc;
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		rc = db_error(db, err, "timeline");
-	} else {
-		const char *text = (const char *)sqlite3_column_text(s, 0);
-		*out = text ? json_loads(text, 0, NULL) : NULL;
-		if (!json_is_array(*out)) {
-			json_decref(*out);
-			*out = NULL;
-			rc = sl_error_set(err, SL_ENOMEM, "out of memory");
-		}
-	}
-	sqlite3_finalize(s);
-	return rc;
+	return picture_query(st, timeline_sql, NULL, out, err);
 }
 
 static const struct view_column timeline_cols[] = {
