@@ -70,6 +70,9 @@ $(BUILD)/hq: $(HQ_OBJ) $(LIBCOMMON)
 $(BUILD)/tests/test_hq_%: $(BUILD)/obj/tests/unit/test_hq_%.o $(HQ_LIB) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
+# The allocation test and benchmark compare against GLPK (libglpk-dev):
+# only they link it, hq itself does not depend on it.
+$(BUILD)/tests/test_hq_alloc $(BUILD)/bench/bench_alloc: LDLIBS += -lglpk
 $(BUILD)/tests/test_agent_%: $(BUILD)/obj/tests/unit/test_agent_%.o $(AGENT_LIB) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@

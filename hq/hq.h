@@ -240,4 +240,178 @@ int timeline_rows(hq_store *st, json_t **rows, sl_error *err);
 int timeline_view(hq_store *st, enum view_format fmt, FILE *out,
 		  sl_error *err);
 
+/* ---- route.c: packing trucks and ordering stops ---- */
+
+/* One line of a delivery: qty units of item (unit weight and volume
+ * from the catalogue; both must be above zero). */
+struct route_line {
+	const struct catalog_item *item;
+	long long qty;
+};
+/* What one depot sends one shelter.  has_position 0: refused. */
+struct route_shelter {
+	const char *id, *name; /* name may be NULL */
+	double lat, lon;
+	int has_position;
+	const struct route_line *lines;
+	size_t nlines;
+};
+/* One depot's dispatch problem.  Nothing is copied: the plan built from
+ * it points into these arrays, which must outlive the plan. */
+struct route_input {
+	const struct depot *depot;
+	const struct vehicle *vehicles;
+	size_t nvehicles;
+	const struct route_shelter *shelters;
+	size_t nshelters;
+};
+
+/* A stop: what to unload at input shelter `shelter`. */
+struct route_stop {
+	size_t shelter;            /* index into route_input.shelters */
+	struct route_line *lines;  /* owned by the plan */
+	size_t nlines;
+	double weight_kg, volume_l;
+};
+/* A trip: vehicle `vehicle` (index into route_input.vehicles) leaves the
+ * depot, makes the stops in order and returns; `number` counts that
+ * vehicle's trips (1, 2, ...), done in that order. */
+struct route_trip {
+	size_t vehicle;
+	int number;
+	struct route_stop *stops; /* owned by the plan */
+	size_t nstops;
+	double weight_kg, volume_l;
+	double length_km;    /* depot -> stops -> depot, great circle */
+	double nn_length_km; /* the same stops in nearest-neighbour order */
+};
+/* The trips sorted by vehicle id, then number.  length_km sums them. */
+struct route_plan {
+	struct route_input in; /* a copy of the input struct, not its arrays */
+	struct route_trip *trips;
+	size_t ntrips;
+	double length_km;
+};
+
+/*
+ * Packs the deliveries into trips and orders each trip's stops.  No trip
+ * exceeds its vehicle's weight or volume (counted in whole grams and
+ * millilitres, so a load exactly at capacity fits); a shelter's load that
+ * does not fit one truck is split, full loads first; units never split.
+ * Deterministic: ties go to the lower id.  Returns 0 and *out (the
+ * caller owns it: route_plan_free), or SL_EINVAL with err naming the
+ * vehicle, shelter or item and the rule, or SL_ENOMEM; *out is NULL then.
+ */
+int route_plan_build(const struct route_input *in, struct route_plan **out,
+		     sl_error *err);
+void route_plan_free(struct route_plan *p);
+
+/* Great-circle distance in km between two positions in degrees. */
+double route_km(double lat1, double lon1, double lat2, double lon2);
+
+/* How route_order orders stops.  ROUTE_AUTO: exact up to
+ * ROUTE_EXACT_MAX stops, else nearest neighbour then improvement. */
+enum route_method { ROUTE_NEAREST, ROUTE_IMPROVED, ROUTE_EXACT, ROUTE_AUTO };
+#define ROUTE_EXACT_MAX 10
+/*
+ * Orders n stops of a tour that starts and ends at point 0, given the
+ * symmetric (n + 1) x (n + 1) distance matrix dist (row-major, point i + 1
+ * is stop i).  Writes a permutation of 0..n-1 into order and the tour's
+ * length into *length.  Ties go to the lower index.  Returns 0, SL_EINVAL
+ * for ROUTE_EXACT with n > ROUTE_EXACT_MAX, or SL_ENOMEM; order is then
+ * unspecified.
+ */
+int route_order(const double *dist, size_t n, enum route_method m,
+		size_t *order, double *length);
+
+/* ---- routeprint.c: pick lists and stop lists for people ---- */
+
+enum route_sheet {
+	ROUTE_PICK_LIST, /* what to load, last stop's goods first */
+	ROUTE_STOP_LIST, /* where to go and what to unload there */
+};
+/* One sheet of every trip, or of one vehicle's trips (vehicle_id not
+ * NULL), as CSV (UTF-8 with a BOM, CRLF; view_render's).  Returns 0,
+ * SL_ENOTFOUND for an unknown vehicle, SL_ENOMEM or SL_EIO. */
+int routeprint_csv(const struct route_plan *p, enum route_sheet sheet,
+		   const char *vehicle_id, FILE *out, sl_error *err);
+/* Both sheets of every trip as one printable HTML page (UTF-8, print
+ * CSS, a page per trip); title may be NULL.  Returns 0 or SL_EIO. */
+int routeprint_html(const struct route_plan *p, const char *title, FILE *out,
+		    sl_error *err);
+
+/* ---- alloc.c: fair allocation of scarce relief goods ---- */
+
+/* Who gets how much of each item from which depot, when stock is short:
+ * critical before high before normal, integer lexicographic max-min of
+ * fill ratios inside a class, then least transport, ties by id.  Pure:
+ * no database.  docs/allocation.md states the model exactly. */
+enum alloc_urgency { ALLOC_CRITICAL, ALLOC_HIGH, ALLOC_NORMAL, ALLOC_N_URGENCY };
+#define ALLOC_QTY_MAX 1000000000LL      /* one need line or stock cell */
+#define ALLOC_TOTAL_MAX 1000000000000000LL /* one item's total stock or need */
+
+struct alloc_item {
+	const char *id; /* unique; ties and output order follow ids */
+};
+struct alloc_depot {
+	const char *id;
+	double lat, lon;          /* required when it holds any stock */
+	const long long *stock;   /* [n_items] units, or NULL for none */
+};
+struct alloc_shelter {
+	const char *id;
+	double lat, lon; /* NAN: unknown (refused if it has a need) */
+};
+struct alloc_need {
+	size_t shelter, item; /* indices into the input's arrays */
+	enum alloc_urgency urgency;
+	long long qty; /* units; lines for one (shelter, item, urgency) add */
+};
+struct alloc_input {
+	const struct alloc_item *items;
+	size_t n_items;
+	const struct alloc_depot *depots;
+	size_t n_depots;
+	const struct alloc_shelter *shelters;
+	size_t n_shelters;
+	const struct alloc_need *needs;
+	size_t n_needs;
+};
+/* qty units of item from depot to shelter for needs of this urgency. */
+struct alloc_line {
+	size_t depot, shelter, item; /* input indices */
+	enum alloc_urgency urgency;
+	long long qty;
+	long long distance_m; /* great circle, alloc_distance_m */
+};
+/* One (shelter, item, urgency) with a need: what it got, and why. */
+struct alloc_fill {
+	size_t shelter, item;
+	enum alloc_urgency urgency;
+	long long needed, allocated;
+	double ratio; /* allocated / needed */
+	char why[160];
+};
+struct alloc_plan {
+	struct alloc_line *lines; /* by item, shelter, urgency, depot id */
+	size_t n_lines;
+	struct alloc_fill *fills; /* by item id, shelter id, urgency */
+	size_t n_fills;
+	double transport_unit_km; /* sum of qty x distance */
+};
+
+/*
+ * Plans the allocation of in (only read).  Returns 0 and *out, owned by
+ * the caller (alloc_plan_free); or SL_EINVAL with err naming the field
+ * and the rule broken (negative stock, unknown index, missing position,
+ * quantity overflow, repeated id), or SL_ENOMEM; *out is then NULL.
+ */
+int alloc_run(const struct alloc_input *in, struct alloc_plan **out,
+	      sl_error *err);
+void alloc_plan_free(struct alloc_plan *p);
+const char *alloc_urgency_name(enum alloc_urgency u);
+/* The transport cost of one unit: great-circle metres, rounded. */
+long long alloc_distance_m(double lat1, double lon1, double lat2,
+			   double lon2);
+
 #endif

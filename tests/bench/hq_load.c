@@ -23,6 +23,8 @@
  *   -W  with -a: publish nothing, only wait for the acks (a backlog that
  *       was published earlier)
  *   -i  client id prefix (hq_load-PID)
+ *   -R  publish at most this many reports per second in all; 0 is as
+ *       fast as the window allows (0)
  *
  * Reports are interleaved across shelters: seq 1 of every shelter, then
  * seq 2, and so on, as fast as the in-flight window allows.  The last
@@ -52,11 +54,11 @@ struct conn {
 
 static struct {
 	const char *uri, *muni, *prefix;
-	long shelters, per, conns, window, republish_s, timeout_s;
+	long shelters, per, conns, window, republish_s, timeout_s, rate;
 	int acks, wait_only;
 	char id[64];
 } opt = { "tcp://127.0.0.1:1883", "172022", "SIM", 1000, 100, 1, 500, 0,
-	  600, 0, 0, "" };
+	  600, 0, 0, 0, "" };
 
 static struct conn *conns;
 static struct conn ackc;
@@ -390,7 +392,7 @@ static int wait_acks(double t0, long long *republished)
 int main(int argc, char **argv)
 {
 	int ch;
-	while ((ch = getopt(argc, argv, "b:m:s:n:p:c:w:ar:t:Wi:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:m:s:n:p:c:w:ar:t:Wi:R:")) != -1) {
 		switch (ch) {
 		case 'b': opt.uri = optarg; break;
 		case 'm': opt.muni = optarg; break;
@@ -403,6 +405,7 @@ int main(int argc, char **argv)
 		case 'r': opt.republish_s = num(optarg, 0, 3600, 'r'); break;
 		case 't': opt.timeout_s = num(optarg, 1, 86400, 't'); break;
 		case 'W': opt.wait_only = 1; break;
+		case 'R': opt.rate = num(optarg, 0, 10000000, 'R'); break;
 		case 'i': snprintf(opt.id, sizeof(opt.id), "%s", optarg); break;
 		default:
 			fprintf(stderr, "usage: see the comment at the top of "
@@ -433,9 +436,18 @@ int main(int argc, char **argv)
 
 	double t0 = now_s(), t_pub = t0;
 	if (!opt.wait_only) {
+		long long i = 0;
 		for (long long seq = 1; seq <= opt.per; seq++)
-			for (long k = 0; k < opt.shelters; k++)
+			for (long k = 0; k < opt.shelters; k++, i++) {
+				double wait = opt.rate ? t0 + (double)i / (double)opt.rate - now_s()
+						       : 0;
+				if (wait > 0)
+					nanosleep(&(struct timespec){
+							  .tv_sec = (time_t)wait,
+							  .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9) },
+						  NULL);
 				publish(k, seq);
+			}
 		drain();
 		t_pub = now_s();
 		double s = t_pub - t0;
