@@ -268,8 +268,8 @@ struct route_input {
 
 /* A stop: what to unload at input shelter `shelter`. */
 struct route_stop {
-	size_t shelter;            /* index into route_input.shelters */
-	struct route_line *lines;  /* owned by the plan */
+	size_t shelter;		  /* index into route_input.shelters */
+	struct route_line *lines; /* owned by the plan */
 	size_t nlines;
 	double weight_kg, volume_l;
 };
