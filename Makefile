@@ -41,6 +41,9 @@ PROGRAMS   := $(BUILD)/shelter-agent $(BUILD)/hq
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Defined before the rules that need it: make expands prerequisites
+# when it reads them.  The HQ load generator: used by `make bench` and the hq kill test.
+LOADGEN    := $(BUILD)/bench/hq_load
 TOOLS_BIN  := $(if $(wildcard tests/schema/sl-validate.c),$(BUILD)/tests/sl-validate)
 
 .PHONY: all test sanitize valgrind demo deps bench fuzz fuzz-smoke clean format format-check
@@ -113,8 +116,6 @@ deps:
 
 BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
-# The HQ load generator: used by `make bench` and the hq kill test.
-LOADGEN    := $(BUILD)/bench/hq_load
 $(LOADGEN): $(BUILD)/obj/tests/bench/hq_load.o
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
