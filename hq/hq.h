@@ -346,17 +346,23 @@ int routeprint_html(const struct route_plan *p, const char *title, FILE *out,
  * critical before high before normal, integer lexicographic max-min of
  * fill ratios inside a class, then least transport, ties by id.  Pure:
  * no database.  docs/allocation.md states the model exactly. */
-enum alloc_urgency { ALLOC_CRITICAL, ALLOC_HIGH, ALLOC_NORMAL, ALLOC_N_URGENCY };
-#define ALLOC_QTY_MAX 1000000000LL      /* one need line or stock cell */
-#define ALLOC_TOTAL_MAX 1000000000000000LL /* one item's total stock or need */
+enum alloc_urgency {
+	ALLOC_CRITICAL,
+	ALLOC_HIGH,
+	ALLOC_NORMAL,
+	ALLOC_N_URGENCY
+};
+/* Bounds: one need line or stock cell; one item's total stock or need. */
+#define ALLOC_QTY_MAX	1000000000LL
+#define ALLOC_TOTAL_MAX 1000000000000000LL
 
 struct alloc_item {
 	const char *id; /* unique; ties and output order follow ids */
 };
 struct alloc_depot {
 	const char *id;
-	double lat, lon;          /* required when it holds any stock */
-	const long long *stock;   /* [n_items] units, or NULL for none */
+	double lat, lon;	/* required when it holds any stock */
+	const long long *stock; /* [n_items] units, or NULL for none */
 };
 struct alloc_shelter {
 	const char *id;
@@ -411,7 +417,6 @@ int alloc_run(const struct alloc_input *in, struct alloc_plan **out,
 void alloc_plan_free(struct alloc_plan *p);
 const char *alloc_urgency_name(enum alloc_urgency u);
 /* The transport cost of one unit: great-circle metres, rounded. */
-long long alloc_distance_m(double lat1, double lon1, double lat2,
-			   double lon2);
+long long alloc_distance_m(double lat1, double lon1, double lat2, double lon2);
 
 #endif

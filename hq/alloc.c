@@ -1,0 +1,1399 @@
+/*
+ * alloc.c - fair allocation of scarce relief goods: who gets how much of
+ * each item, from which depot.  Pure and deterministic: plain arrays in,
+ * a plan out, no database, no clock, no randomness.  It is not the
+ * dispatcher (trucks and routes are route.c's) and it does not estimate
+ * needs: callers hand it needs already estimated.
+ *
+ * The model (docs/allocation.md has it in full, with the proofs):
+ *  - items are independent: each item's stock only meets that item's needs;
+ *  - critical needs of an item are served before high, high before normal;
+ *  - inside the one class that stock cannot fill, each shelter's fill ratio
+ *    (allocated/needed) is lexicographically max-min, in integer units:
+ *    units go one by one to the lowest current ratio, ties to the smaller
+ *    need (its ratio rises more), ties among equal needs left open;
+ *  - the open ties and the depot->shelter flows are then chosen together by
+ *    an exact min-cost flow (our own network simplex) on integer metres of
+ *    great-circle distance, so among equally fair plans the least transport
+ *    wins.  Remaining ties fall to ids: inputs are ranked by id first, so a
+ *    shuffled input gives the same plan.
+ *
+ * Memory: alloc_run owns every temporary and frees it before returning;
+ * the plan it returns is owned by the caller (alloc_plan_free).  The
+ * input arrays are only read.  Out of memory: SL_ENOMEM, nothing returned.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hq.h"
+#include "mem.h"
+
+/* Candidate depots per shelter given to the simplex up front; the exact
+ * check over every depot adds any other arc that could lower the cost. */
+#define NEAREST_K 12
+#define ARCS_K	  8 /* of which this many stocked for the item */
+
+typedef __int128 i128; /* products of two quantities (up to 2^60 each) */
+
+const char *alloc_urgency_name(enum alloc_urgency u)
+{
+	static const char *const names[] = {"critical", "high", "normal"};
+	return (unsigned)u < ALLOC_N_URGENCY ? names[u] : "?";
+}
+
+/* ---- distance ---- */
+
+long long alloc_distance_m(double lat1, double lon1, double lat2, double lon2)
+{
+	/* Haversine on the IUGG mean radius: good to ~0.5 % on the
+	 * ellipsoid, far below what road detours add; rounded to whole
+	 * metres so the optimisation runs on exact integers. */
+	const double r_m = 6371008.8, rad = 3.14159265358979323846 / 180.0;
+	double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+	double s1 = sin(dlat / 2), s2 = sin(dlon / 2);
+	double h = s1 * s1 + cos(lat1 * rad) * cos(lat2 * rad) * s2 * s2;
+	if (h > 1)
+		h = 1;
+	return llround(2 * r_m * asin(sqrt(h)));
+}
+
+/* ---- validation: everything is checked before anything is built ---- */
+
+static int position_ok(double lat, double lon)
+{
+	return isfinite(lat) && isfinite(lon) && lat >= -90 && lat <= 90 &&
+	       lon >= -180 && lon <= 180;
+}
+
+static int check_id(const char *what, size_t i, const char *id, sl_error *err)
+{
+	if (!id || !*id)
+		return sl_error_set(err, SL_EINVAL,
+				    "%s[%zu].id: missing; every %s needs an id "
+				    "(ties are broken by id)",
+				    what, i, what);
+	return 0;
+}
+
+static const struct alloc_input *g_sort_in; /* qsort has no context arg */
+
+static int cmp_item_id(const void *a, const void *b)
+{
+	return strcmp(g_sort_in->items[*(const size_t *)a].id,
+		      g_sort_in->items[*(const size_t *)b].id);
+}
+static int cmp_depot_id(const void *a, const void *b)
+{
+	return strcmp(g_sort_in->depots[*(const size_t *)a].id,
+		      g_sort_in->depots[*(const size_t *)b].id);
+}
+static int cmp_shelter_id(const void *a, const void *b)
+{
+	return strcmp(g_sort_in->shelters[*(const size_t *)a].id,
+		      g_sort_in->shelters[*(const size_t *)b].id);
+}
+
+/* Fills order[] with 0..n-1 sorted by id and rank[] as its inverse;
+ * refuses a repeated id (ties by id would not be ties broken). */
+static int rank_by_id(const struct alloc_input *in, const char *what, size_t n,
+		      int (*cmp)(const void *, const void *),
+		      const char *(*id)(const struct alloc_input *, size_t),
+		      size_t *order, size_t *rank, sl_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = check_id(what, i, id(in, i), err);
+		if (rc)
+			return rc;
+		order[i] = i;
+	}
+	g_sort_in = in;
+	qsort(order, n, sizeof *order, cmp);
+	for (size_t r = 0; r < n; r++) {
+		rank[order[r]] = r;
+		if (r && !strcmp(id(in, order[r]), id(in, order[r - 1])))
+			return sl_error_set(
+				err, SL_EINVAL,
+				"%s[%zu].id: \"%s\" repeats %s[%zu]; "
+				"ids must be unique",
+				what, order[r], id(in, order[r]), what,
+				order[r - 1]);
+	}
+	return 0;
+}
+
+static const char *item_id(const struct alloc_input *in, size_t i)
+{
+	return in->items[i].id;
+}
+static const char *depot_id(const struct alloc_input *in, size_t i)
+{
+	return in->depots[i].id;
+}
+static const char *shelter_id(const struct alloc_input *in, size_t i)
+{
+	return in->shelters[i].id;
+}
+
+static int check_depot(const struct alloc_input *in, size_t d, sl_error *err)
+{
+	const struct alloc_depot *dp = &in->depots[d];
+	int stocked = 0;
+	for (size_t i = 0; dp->stock && i < in->n_items; i++) {
+		long long q = dp->stock[i];
+		if (q < 0 || q > ALLOC_QTY_MAX)
+			return sl_error_set(
+				err, SL_EINVAL,
+				"depots[%zu].stock[%zu] (%s, %s): %lld is %s; "
+				"stock must be 0..%lld",
+				d, i, dp->id, in->items[i].id, q,
+				q < 0 ? "negative" : "too large",
+				(long long)ALLOC_QTY_MAX);
+		stocked |= q > 0;
+	}
+	if (stocked && !position_ok(dp->lat, dp->lon))
+		return sl_error_set(err, SL_EINVAL,
+				    "depots[%zu] (%s): no valid position "
+				    "(lat %g, lon %g); a depot holding stock "
+				    "needs one to measure transport",
+				    d, dp->id, dp->lat, dp->lon);
+	return 0;
+}
+
+static int check_need(const struct alloc_input *in, size_t k, sl_error *err)
+{
+	const struct alloc_need *nd = &in->needs[k];
+	if (nd->shelter >= in->n_shelters)
+		return sl_error_set(err, SL_EINVAL,
+				    "needs[%zu].shelter: index %zu is not a "
+				    "shelter (there are %zu)",
+				    k, nd->shelter, in->n_shelters);
+	if (nd->item >= in->n_items)
+		return sl_error_set(err, SL_EINVAL,
+				    "needs[%zu].item: index %zu is not an item "
+				    "(there are %zu)",
+				    k, nd->item, in->n_items);
+	if ((unsigned)nd->urgency >= ALLOC_N_URGENCY)
+		return sl_error_set(err, SL_EINVAL,
+				    "needs[%zu].urgency: %d is not critical, "
+				    "high or normal",
+				    k, (int)nd->urgency);
+	if (nd->qty < 0 || nd->qty > ALLOC_QTY_MAX)
+		return sl_error_set(err, SL_EINVAL,
+				    "needs[%zu].qty: %lld is %s; a need must "
+				    "be 0..%lld",
+				    k, nd->qty,
+				    nd->qty < 0 ? "negative" : "too large",
+				    (long long)ALLOC_QTY_MAX);
+	const struct alloc_shelter *sh = &in->shelters[nd->shelter];
+	if (nd->qty > 0 && !position_ok(sh->lat, sh->lon))
+		return sl_error_set(err, SL_EINVAL,
+				    "shelters[%zu] (%s): no valid position "
+				    "(lat %g, lon %g), needed for the distance "
+				    "of needs[%zu]",
+				    nd->shelter, sh->id, sh->lat, sh->lon, k);
+	return 0;
+}
+
+/* Totals must stay far below 2^63 so sums, flows and potentials cannot
+ * overflow; ALLOC_TOTAL_MAX per item is the bound (hq.h). */
+static int check_totals(const struct alloc_input *in, sl_error *err)
+{
+	for (size_t i = 0; i < in->n_items; i++) {
+		long long have = 0, want = 0;
+		for (size_t d = 0; d < in->n_depots; d++)
+			if (in->depots[d].stock &&
+			    (have += in->depots[d].stock[i]) > ALLOC_TOTAL_MAX)
+				goto over;
+		for (size_t k = 0; k < in->n_needs; k++)
+			if (in->needs[k].item == i &&
+			    (want += in->needs[k].qty) > ALLOC_TOTAL_MAX)
+				goto over;
+		continue;
+	over:
+		return sl_error_set(
+			err, SL_EINVAL,
+			"items[%zu] (%s): total stock or total need "
+			"exceeds %lld units (quantity overflow)",
+			i, in->items[i].id, (long long)ALLOC_TOTAL_MAX);
+	}
+	return 0;
+}
+
+static int check_input(const struct alloc_input *in, sl_error *err)
+{
+	if (!in || (in->n_items && !in->items) ||
+	    (in->n_depots && !in->depots) ||
+	    (in->n_shelters && !in->shelters) || (in->n_needs && !in->needs))
+		return sl_error_set(err, SL_EINVAL,
+				    "alloc input: an array is NULL while its "
+				    "count is not 0");
+	int rc = 0;
+	for (size_t d = 0; !rc && d < in->n_depots; d++)
+		rc = check_depot(in, d, err);
+	for (size_t k = 0; !rc && k < in->n_needs; k++)
+		rc = check_need(in, k, err);
+	return rc ? rc : check_totals(in, err);
+}
+
+/* ---- working state of one run ---- */
+
+struct work {
+	const struct alloc_input *in;
+	size_t *item_order, *depot_order, *shelter_order; /* rank -> index */
+	size_t *item_rank, *depot_rank, *shelter_rank;	  /* index -> rank */
+	size_t nd, ns;	   /* depots, shelters (all) */
+	int32_t *dist;	   /* [shelter rank][depot rank], metres, or -1 */
+	size_t *near;	   /* [shelter rank][NEAREST_K] depot ranks */
+	size_t nk;	   /* columns used in near */
+	long long *need;   /* [shelter rank][item][urgency] */
+	long long *got;	   /* same shape: units allocated */
+	double *class_min; /* [item][urgency]: lowest ratio, scarce class */
+	unsigned char *class_state; /* [item][urgency]: enum class_state */
+	struct alloc_plan *plan;
+};
+
+enum class_state { CLASS_EMPTY, CLASS_FULL, CLASS_SCARCE, CLASS_NONE };
+
+static size_t cell(const struct work *w, size_t s, size_t i, int u)
+{
+	return (s * w->in->n_items + i) * ALLOC_N_URGENCY + (size_t)u;
+}
+
+static void work_free(struct work *w)
+{
+	sl_free(w->item_order);
+	sl_free(w->depot_order);
+	sl_free(w->shelter_order);
+	sl_free(w->item_rank);
+	sl_free(w->depot_rank);
+	sl_free(w->shelter_rank);
+	sl_free(w->dist);
+	sl_free(w->near);
+	sl_free(w->need);
+	sl_free(w->got);
+	sl_free(w->class_min);
+	sl_free(w->class_state);
+}
+
+static void *xcalloc(size_t n, size_t size, int *ok)
+{
+	void *p = sl_calloc(n ? n : 1, size);
+	if (!p)
+		*ok = 0;
+	return p;
+}
+
+static int work_init(struct work *w, const struct alloc_input *in,
+		     sl_error *err)
+{
+	int ok = 1;
+	size_t ni = in->n_items, cells;
+	memset(w, 0, sizeof *w);
+	w->in = in;
+	w->nd = in->n_depots;
+	w->ns = in->n_shelters;
+	cells = w->ns * ni * ALLOC_N_URGENCY;
+	w->item_order = xcalloc(ni, sizeof(size_t), &ok);
+	w->item_rank = xcalloc(ni, sizeof(size_t), &ok);
+	w->depot_order = xcalloc(w->nd, sizeof(size_t), &ok);
+	w->depot_rank = xcalloc(w->nd, sizeof(size_t), &ok);
+	w->shelter_order = xcalloc(w->ns, sizeof(size_t), &ok);
+	w->shelter_rank = xcalloc(w->ns, sizeof(size_t), &ok);
+	w->need = xcalloc(cells, sizeof(long long), &ok);
+	w->got = xcalloc(cells, sizeof(long long), &ok);
+	w->class_min = xcalloc(ni * ALLOC_N_URGENCY, sizeof(double), &ok);
+	w->class_state = xcalloc(ni * ALLOC_N_URGENCY, 1, &ok);
+	if (!ok)
+		return sl_error_set(err, SL_ENOMEM, "alloc: out of memory");
+	int rc = rank_by_id(in, "items", ni, cmp_item_id, item_id,
+			    w->item_order, w->item_rank, err);
+	if (!rc)
+		rc = rank_by_id(in, "depots", w->nd, cmp_depot_id, depot_id,
+				w->depot_order, w->depot_rank, err);
+	if (!rc)
+		rc = rank_by_id(in, "shelters", w->ns, cmp_shelter_id,
+				shelter_id, w->shelter_order, w->shelter_rank,
+				err);
+	if (rc)
+		return rc;
+	/* Repeated lines for one (shelter, item, urgency) add up. */
+	for (size_t k = 0; k < in->n_needs; k++) {
+		const struct alloc_need *nd = &in->needs[k];
+		w->need[cell(w, w->shelter_rank[nd->shelter], nd->item,
+			     (int)nd->urgency)] += nd->qty;
+	}
+	return 0;
+}
+
+/* ---- distances and nearest depots ---- */
+
+static int shelter_needs_any(const struct work *w, size_t s)
+{
+	for (size_t c = 0; c < w->in->n_items * ALLOC_N_URGENCY; c++)
+		if (w->need[s * w->in->n_items * ALLOC_N_URGENCY + c] > 0)
+			return 1;
+	return 0;
+}
+
+static int depot_stocked(const struct work *w, size_t dr)
+{
+	const struct alloc_depot *dp = &w->in->depots[w->depot_order[dr]];
+	for (size_t i = 0; dp->stock && i < w->in->n_items; i++)
+		if (dp->stock[i] > 0)
+			return 1;
+	return 0;
+}
+
+/* Keeps near[] (length k, sorted by distance then depot rank) as the k
+ * nearest seen so far: an insertion step, k is small. */
+static void near_insert(size_t *near, size_t *len, size_t k, const int32_t *row,
+			size_t dr)
+{
+	size_t j = *len < k ? (*len)++ : k;
+	if (j == k && row[near[k - 1]] <= row[dr])
+		return;
+	if (j == k)
+		j = k - 1;
+	while (j > 0 && row[near[j - 1]] > row[dr]) {
+		near[j] = near[j - 1];
+		j--;
+	}
+	near[j] = dr;
+}
+
+static int build_distances(struct work *w, sl_error *err)
+{
+	int ok = 1;
+	w->nk = w->nd < NEAREST_K ? w->nd : NEAREST_K;
+	w->dist = xcalloc(w->ns * w->nd, sizeof(int32_t), &ok);
+	w->near = xcalloc(w->ns * (w->nk ? w->nk : 1), sizeof(size_t), &ok);
+	unsigned char *stocked = xcalloc(w->nd, 1, &ok);
+	if (!ok) {
+		sl_free(stocked);
+		return sl_error_set(err, SL_ENOMEM,
+				    "alloc: out of memory "
+				    "for the distance table");
+	}
+	for (size_t dr = 0; dr < w->nd; dr++)
+		stocked[dr] = (unsigned char)depot_stocked(w, dr);
+	for (size_t s = 0; s < w->ns; s++) {
+		const struct alloc_shelter *sh =
+			&w->in->shelters[w->shelter_order[s]];
+		int32_t *row = w->dist + s * w->nd;
+		size_t len = 0;
+		int needy = shelter_needs_any(w, s);
+		for (size_t dr = 0; dr < w->nd; dr++) {
+			const struct alloc_depot *dp =
+				&w->in->depots[w->depot_order[dr]];
+			row[dr] = -1; /* no stock or no need: never used */
+			if (!needy || !stocked[dr])
+				continue;
+			row[dr] = (int32_t)alloc_distance_m(sh->lat, sh->lon,
+							    dp->lat, dp->lon);
+			near_insert(w->near + s * w->nk, &len, w->nk, row, dr);
+		}
+		for (; len < w->nk; len++) /* fewer stocked depots than k */
+			w->near[s * w->nk + len] = SIZE_MAX;
+	}
+	sl_free(stocked);
+	return 0;
+}
+
+/* ---- fair split of one class: integer lexicographic max-min ---- */
+
+/* A shelter's next unit, keyed by its ratio before the unit (a/n), then
+ * by need (smaller first: its ratio rises more), then by rank. */
+struct unit {
+	long long a, n;
+	size_t s; /* index into the class's arrays */
+};
+
+static int unit_cmp(const struct unit *x, const struct unit *y)
+{
+	i128 l = (i128)x->a * y->n, r = (i128)y->a * x->n;
+	if (l != r)
+		return l < r ? -1 : 1;
+	if (x->n != y->n)
+		return x->n < y->n ? -1 : 1;
+	return x->s < y->s ? -1 : x->s > y->s;
+}
+
+static void heap_down(struct unit *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t m = i, l = 2 * i + 1, r = l + 1;
+		if (l < n && unit_cmp(&h[l], &h[m]) < 0)
+			m = l;
+		if (r < n && unit_cmp(&h[r], &h[m]) < 0)
+			m = r;
+		if (m == i)
+			return;
+		struct unit t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static struct unit heap_pop(struct unit *h, size_t *n)
+{
+	struct unit top = h[0];
+	h[0] = h[--*n];
+	heap_down(h, *n, 0);
+	return top;
+}
+
+static void heap_push(struct unit *h, size_t *n, struct unit u)
+{
+	size_t i = (*n)++;
+	h[i] = u;
+	while (i > 0 && unit_cmp(&h[i], &h[(i - 1) / 2]) < 0) {
+		struct unit t = h[i];
+		h[i] = h[(i - 1) / 2];
+		h[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+/* The open tie left by a fair split: `units` more units go to `units`
+ * of the `n` shelters in tie[], one each; transport decides which. */
+struct tie {
+	size_t *s; /* shelter ranks */
+	size_t n;
+	long long units;
+};
+
+/*
+ * Splits budget B (< sum of need[]) over k shelters.  Equivalent to
+ * handing out units one at a time, each to the shelter with the lowest
+ * ratio a/n (ties: smaller n, then equal-n ties left open in *tie).
+ * Starting everyone at ceil((B-k) n/N) skips the bulk of that loop: those
+ * units all have keys below any key the loop can stop at, and at most k
+ * units remain (docs/allocation.md).  heap has room for k entries.
+ */
+static void fair_split(const long long *need, const size_t *rank, size_t k,
+		       long long B, long long *a, struct unit *heap,
+		       struct tie *tie)
+{
+	long long N = 0, R = B;
+	size_t hn = 0;
+	for (size_t j = 0; j < k; j++)
+		N += need[j];
+	for (size_t j = 0; j < k; j++) {
+		i128 num = (i128)(B - (long long)k) * need[j];
+		a[j] = B > (long long)k ? (long long)((num + N - 1) / N) : 0;
+		R -= a[j];
+		if (a[j] < need[j]) /* a full shelter takes no more */
+			heap_push(heap, &hn, (struct unit){a[j], need[j], j});
+	}
+	tie->n = 0;
+	tie->units = 0;
+	while (R > 0 && hn > 0) {
+		struct unit grp0 = heap_pop(heap, &hn);
+		size_t g = 0;
+		tie->s[g++] = grp0.s;
+		while (hn > 0 &&
+		       (i128)heap[0].a * grp0.n == (i128)grp0.a * heap[0].n &&
+		       heap[0].n == grp0.n)
+			tie->s[g++] = heap_pop(heap, &hn).s;
+		if ((long long)g > R) { /* the open tie: transport picks */
+			for (size_t t = 0; t < g; t++)
+				tie->s[t] = rank[tie->s[t]];
+			tie->n = g;
+			tie->units = R;
+			return;
+		}
+		for (size_t t = 0; t < g; t++) {
+			size_t j = tie->s[t];
+			R--;
+			if (++a[j] < need[j])
+				heap_push(heap, &hn,
+					  (struct unit){a[j], need[j], j});
+		}
+	}
+}
+
+/* ---- network simplex: exact min-cost flow, our own ---- */
+
+/*
+ * Primal network simplex with a big-M artificial root, block pricing and
+ * Cunningham's strongly feasible leaving-arc rule (no cycling).  The tree
+ * is kept as parent pointers plus child lists; potentials of a moved
+ * subtree shift by one constant.  Arcs d->s are uncapacitated, so a
+ * nonbasic arc sits at flow 0 unless it is a capacitated one at its cap.
+ */
+#define NS_INF (LLONG_MAX / 4)
+
+struct ns {
+	size_t nn, na, cap_a; /* nodes (root last), arcs, arc room */
+	int *src, *dst;
+	long long *cost, *cap, *flow;
+	unsigned char *basic;
+	long long *b, *pi;
+	int *parent, *pred, *child, *next, *prev, *stack;
+	unsigned char *up; /* pred arc points node -> parent */
+	unsigned *mark;
+	unsigned stamp;
+	size_t next_arc;
+};
+
+static void ns_free(struct ns *g)
+{
+	sl_free(g->src);
+	sl_free(g->dst);
+	sl_free(g->cost);
+	sl_free(g->cap);
+	sl_free(g->flow);
+	sl_free(g->basic);
+	sl_free(g->b);
+	sl_free(g->pi);
+	sl_free(g->parent);
+	sl_free(g->pred);
+	sl_free(g->child);
+	sl_free(g->next);
+	sl_free(g->prev);
+	sl_free(g->stack);
+	sl_free(g->up);
+	sl_free(g->mark);
+	memset(g, 0, sizeof *g);
+}
+
+static int grow(void **p, size_t n, size_t size)
+{
+	void *q = sl_realloc(*p, n * size);
+	if (!q)
+		return SL_ENOMEM;
+	*p = q;
+	return 0;
+}
+
+static int ns_reserve_arcs(struct ns *g, size_t n)
+{
+	if (n <= g->cap_a)
+		return 0;
+	size_t c = g->cap_a ? g->cap_a : 64;
+	while (c < n)
+		c *= 2;
+	if (grow((void **)&g->src, c, sizeof(int)) ||
+	    grow((void **)&g->dst, c, sizeof(int)) ||
+	    grow((void **)&g->cost, c, sizeof(long long)) ||
+	    grow((void **)&g->cap, c, sizeof(long long)) ||
+	    grow((void **)&g->flow, c, sizeof(long long)) ||
+	    grow((void **)&g->basic, c, 1))
+		return SL_ENOMEM;
+	g->cap_a = c;
+	return 0;
+}
+
+static int ns_arc(struct ns *g, int u, int v, long long cost, long long cap)
+{
+	if (ns_reserve_arcs(g, g->na + 1))
+		return SL_ENOMEM;
+	size_t a = g->na++;
+	g->src[a] = u;
+	g->dst[a] = v;
+	g->cost[a] = cost;
+	g->cap[a] = cap;
+	g->flow[a] = 0;
+	g->basic[a] = 0;
+	return 0;
+}
+
+/* nodes: 0..nn-1 real nodes, supplies b[] set by the caller after. */
+static int ns_nodes(struct ns *g, size_t nn)
+{
+	int ok = 1;
+	g->nn = nn + 1;
+	g->b = xcalloc(g->nn, sizeof(long long), &ok);
+	g->pi = xcalloc(g->nn, sizeof(long long), &ok);
+	g->parent = xcalloc(g->nn, sizeof(int), &ok);
+	g->pred = xcalloc(g->nn, sizeof(int), &ok);
+	g->child = xcalloc(g->nn, sizeof(int), &ok);
+	g->next = xcalloc(g->nn, sizeof(int), &ok);
+	g->prev = xcalloc(g->nn, sizeof(int), &ok);
+	g->stack = xcalloc(g->nn, sizeof(int), &ok);
+	g->up = xcalloc(g->nn, 1, &ok);
+	g->mark = xcalloc(g->nn, sizeof(unsigned), &ok);
+	return ok ? 0 : SL_ENOMEM;
+}
+
+static void child_add(struct ns *g, int p, int c)
+{
+	g->prev[c] = -1;
+	g->next[c] = g->child[p];
+	if (g->child[p] >= 0)
+		g->prev[g->child[p]] = c;
+	g->child[p] = c;
+}
+
+static void child_remove(struct ns *g, int p, int c)
+{
+	if (g->prev[c] >= 0)
+		g->next[g->prev[c]] = g->next[c];
+	else
+		g->child[p] = g->next[c];
+	if (g->next[c] >= 0)
+		g->prev[g->next[c]] = g->prev[c];
+}
+
+/* The starting tree: node v hangs from the root by an artificial arc of
+ * cost art carrying ex[v] toward the root (away from it when negative),
+ * which keeps the tree strongly feasible; nodes with ex[v] == NS_HUNG
+ * are left for ns_hang. */
+#define NS_HUNG LLONG_MIN
+static int ns_start(struct ns *g, long long art, const long long *ex)
+{
+	int root = (int)g->nn - 1;
+	for (size_t v = 0; v < g->nn; v++)
+		g->child[v] = -1;
+	g->parent[root] = -1;
+	g->pred[root] = -1;
+	g->pi[root] = 0;
+	for (int v = 0; v < root; v++) {
+		if (ex[v] == NS_HUNG)
+			continue;
+		int up = ex[v] >= 0;
+		if (ns_arc(g, up ? v : root, up ? root : v, art, NS_INF))
+			return SL_ENOMEM;
+		size_t a = g->na - 1;
+		g->flow[a] = up ? ex[v] : -ex[v];
+		g->basic[a] = 1;
+		g->parent[v] = root;
+		g->pred[v] = (int)a;
+		g->up[v] = (unsigned char)up;
+		g->pi[v] = up ? -art : art;
+		child_add(g, root, v);
+	}
+	return 0;
+}
+
+/* Hangs v under p by a new real arc p->v carrying flow > 0 (positive
+ * flow toward p keeps the tree strongly feasible). */
+static int ns_hang(struct ns *g, int p, int v, long long cost, long long flow)
+{
+	if (ns_arc(g, p, v, cost, NS_INF))
+		return SL_ENOMEM;
+	size_t a = g->na - 1;
+	g->flow[a] = flow;
+	g->basic[a] = 1;
+	g->parent[v] = p;
+	g->pred[v] = (int)a;
+	g->up[v] = 0;
+	g->pi[v] = g->pi[p] + cost;
+	child_add(g, p, v);
+	return 0;
+}
+
+static long long ns_rc(const struct ns *g, size_t a)
+{
+	return g->cost[a] + g->pi[g->src[a]] - g->pi[g->dst[a]];
+}
+
+/* Block pricing: the most violating arc of the first block that has
+ * one, scanning cyclically; -1 when the basis is optimal. */
+static long long ns_entering(struct ns *g)
+{
+	size_t block = 16, best = SIZE_MAX;
+	long long bestv = 0;
+	while (block * block < g->na)
+		block *= 2;
+	for (size_t seen = 0, cnt = 0; seen < g->na; seen++) {
+		size_t a = g->next_arc;
+		g->next_arc = a + 1 == g->na ? 0 : a + 1;
+		if (!g->basic[a]) {
+			long long rc = ns_rc(g, a), v = g->flow[a] ? rc : -rc;
+			if (v > bestv) {
+				bestv = v;
+				best = a;
+			}
+		}
+		if (++cnt == block) {
+			if (best != SIZE_MAX)
+				return (long long)best;
+			cnt = 0;
+		}
+	}
+	return best == SIZE_MAX ? -1 : (long long)best;
+}
+
+static int ns_join(struct ns *g, int u, int v)
+{
+	unsigned mu = g->stamp += 2, mv = mu + 1;
+	g->mark[u] = mu;
+	g->mark[v] = mv;
+	for (;;) {
+		if (g->parent[u] >= 0) {
+			u = g->parent[u];
+			if (g->mark[u] == mv)
+				return u;
+			g->mark[u] = mu;
+		}
+		if (g->parent[v] >= 0) {
+			v = g->parent[v];
+			if (g->mark[v] == mu)
+				return v;
+			g->mark[v] = mv;
+		}
+	}
+}
+
+/* Residual of the tree arc above u when flow runs toward u (down). */
+static long long res_down(const struct ns *g, int u)
+{
+	size_t a = (size_t)g->pred[u];
+	return g->up[u] ? g->flow[a] : g->cap[a] - g->flow[a];
+}
+
+static long long res_up(const struct ns *g, int u)
+{
+	size_t a = (size_t)g->pred[u];
+	return g->up[u] ? g->cap[a] - g->flow[a] : g->flow[a];
+}
+
+/* Moves the subtree of q (cut above `out`, q inside it) under p through
+ * arc e: reverses the path q..out, then shifts its potentials. */
+static void ns_reattach(struct ns *g, int q, int p, int e, int out)
+{
+	child_remove(g, g->parent[out], out);
+	int w = q, newpar = p, newpred = e;
+	unsigned char newup = g->src[e] == q;
+	for (;;) {
+		int oldpar = g->parent[w], oldpred = g->pred[w];
+		unsigned char oldup = g->up[w];
+		if (w != out)
+			child_remove(g, oldpar, w);
+		g->parent[w] = newpar;
+		g->pred[w] = newpred;
+		g->up[w] = newup;
+		child_add(g, newpar, w);
+		if (w == out)
+			break;
+		newpar = w;
+		newpred = oldpred;
+		newup = !oldup;
+		w = oldpar;
+	}
+	long long want =
+		g->src[e] == q ? g->pi[p] - g->cost[e] : g->pi[p] + g->cost[e];
+	long long sigma = want - g->pi[q];
+	size_t top = 0;
+	g->stack[top++] = q;
+	while (top) {
+		int v = g->stack[--top];
+		g->pi[v] += sigma;
+		for (int c = g->child[v]; c >= 0; c = g->next[c])
+			g->stack[top++] = c;
+	}
+}
+
+static void ns_pivot(struct ns *g, size_t e)
+{
+	int at_upper = g->flow[e] != 0;
+	int first = at_upper ? g->dst[e] : g->src[e];
+	int second = at_upper ? g->src[e] : g->dst[e];
+	int join = ns_join(g, first, second), out = -1, side = 0;
+	long long delta = at_upper ? g->flow[e] : g->cap[e] - g->flow[e];
+	for (int u = first; u != join; u = g->parent[u])
+		if (res_down(g, u) < delta) {
+			delta = res_down(g, u);
+			out = u;
+			side = 1;
+		}
+	for (int u = second; u != join; u = g->parent[u])
+		if (res_up(g, u) <= delta) {
+			delta = res_up(g, u);
+			out = u;
+			side = 2;
+		}
+	if (delta) {
+		g->flow[e] += at_upper ? -delta : delta;
+		for (int u = first; u != join; u = g->parent[u])
+			g->flow[g->pred[u]] += g->up[u] ? -delta : delta;
+		for (int u = second; u != join; u = g->parent[u])
+			g->flow[g->pred[u]] += g->up[u] ? delta : -delta;
+	}
+	if (side == 0)
+		return; /* the entering arc blocks itself: it changes bound */
+	g->basic[g->pred[out]] = 0;
+	g->basic[e] = 1;
+	if (side == 1)
+		ns_reattach(g, first, second, (int)e, out);
+	else
+		ns_reattach(g, second, first, (int)e, out);
+}
+
+static void ns_solve(struct ns *g)
+{
+	long long e;
+	while ((e = ns_entering(g)) >= 0)
+		ns_pivot(g, (size_t)e);
+}
+
+/* ---- one item: the transport problem ---- */
+
+struct item_net {
+	struct ns g;
+	size_t item;
+	size_t *dep;	/* node -> depot rank, for depot nodes */
+	size_t *shel;	/* node -> shelter rank, for shelter nodes */
+	int *node_of_s; /* shelter rank -> node or -1 */
+	size_t n_dep, n_shel;
+	int group, sink;
+	size_t first_real; /* arcs before this are artificial */
+};
+
+static void net_free(struct item_net *n)
+{
+	ns_free(&n->g);
+	sl_free(n->dep);
+	sl_free(n->shel);
+	sl_free(n->node_of_s);
+}
+
+static long long stock_of(const struct work *w, size_t dr, size_t item)
+{
+	const struct alloc_depot *dp = &w->in->depots[w->depot_order[dr]];
+	return dp->stock ? dp->stock[item] : 0;
+}
+
+static long long shelter_demand(const struct work *w, size_t s, size_t item)
+{
+	long long d = 0;
+	for (int u = 0; u < ALLOC_N_URGENCY; u++)
+		d += w->got[cell(w, s, item, u)];
+	return d;
+}
+
+/* Nodes: stocked depots, shelters with demand or in the tie, the tie's
+ * group node, the sink for unused stock, then the root. */
+static int net_nodes(struct item_net *n, const struct work *w,
+		     const struct tie *tie)
+{
+	int ok = 1;
+	n->dep = xcalloc(w->nd, sizeof(size_t), &ok);
+	n->shel = xcalloc(w->ns, sizeof(size_t), &ok);
+	n->node_of_s = xcalloc(w->ns, sizeof(int), &ok);
+	if (!ok)
+		return SL_ENOMEM;
+	for (size_t s = 0; s < w->ns; s++)
+		n->node_of_s[s] = -1;
+	for (size_t dr = 0; dr < w->nd; dr++)
+		if (stock_of(w, dr, n->item) > 0)
+			n->dep[n->n_dep++] = dr;
+	for (size_t t = 0; t < tie->n; t++)
+		n->node_of_s[tie->s[t]] = 0; /* marked, numbered below */
+	for (size_t s = 0; s < w->ns; s++)
+		if (shelter_demand(w, s, n->item) > 0 || !n->node_of_s[s]) {
+			n->node_of_s[s] = (int)(n->n_dep + n->n_shel);
+			n->shel[n->n_shel++] = s;
+		}
+	n->group = (int)(n->n_dep + n->n_shel);
+	n->sink = n->group + 1;
+	if (ns_nodes(&n->g, (size_t)n->sink + 1))
+		return SL_ENOMEM;
+	long long have = 0, want = tie->units;
+	for (size_t j = 0; j < n->n_dep; j++)
+		have += n->g.b[j] = stock_of(w, n->dep[j], n->item);
+	for (size_t j = 0; j < n->n_shel; j++)
+		want += -(n->g.b[n->n_dep + j] =
+				  -shelter_demand(w, n->shel[j], n->item));
+	n->g.b[n->group] = -tie->units;
+	n->g.b[n->sink] = -(have - want);
+	return 0;
+}
+
+static long long max_dist(const struct work *w)
+{
+	long long m = 0;
+	for (size_t c = 0; c < w->ns * w->nd; c++)
+		if (w->dist[c] > m)
+			m = w->dist[c];
+	return m;
+}
+
+/* col[depot rank] = 1 + index in n->dep, 0 when not stocked. */
+static size_t *net_cols(const struct item_net *n, const struct work *w)
+{
+	size_t *col = sl_calloc(w->nd ? w->nd : 1, sizeof(size_t));
+	for (size_t j = 0; col && j < n->n_dep; j++)
+		col[n->dep[j]] = j + 1;
+	return col;
+}
+
+/* The nearest stocked depot of shelter rank s, as a node, or -1. */
+static int nearest_dep(const struct work *w, const size_t *col, size_t s)
+{
+	for (size_t k = 0; k < w->nk; k++) {
+		size_t dr = w->near[s * w->nk + k];
+		if (dr != SIZE_MAX && col[dr])
+			return (int)col[dr] - 1;
+	}
+	return -1;
+}
+
+/*
+ * The starting tree: each shelter hangs from its nearest stocked depot
+ * with its whole demand, each depot from the root by an artificial arc
+ * for the difference.  Starting from the all-artificial tree instead
+ * costs one pivot per shelter, each moving large subtrees.
+ */
+static int net_start(struct item_net *n, const struct work *w, long long art)
+{
+	struct ns *g = &n->g;
+	int ok = 1, rc = 0;
+	long long *ex = xcalloc(g->nn, sizeof(long long), &ok);
+	int *hang = xcalloc(n->n_shel, sizeof(int), &ok);
+	size_t *col = net_cols(n, w);
+	if (!ok || !col) {
+		rc = SL_ENOMEM;
+		goto out;
+	}
+	memcpy(ex, g->b, g->nn * sizeof *ex);
+	for (size_t j = 0; j < n->n_shel; j++) {
+		long long dem = -g->b[n->n_dep + j];
+		hang[j] = dem > 0 ? nearest_dep(w, col, n->shel[j]) : -1;
+		if (hang[j] >= 0) {
+			ex[hang[j]] -= dem;
+			ex[n->n_dep + j] = NS_HUNG;
+		}
+	}
+	rc = ns_start(g, art, ex);
+	n->first_real = g->na;
+	for (size_t j = 0; !rc && j < n->n_shel; j++)
+		if (hang[j] >= 0)
+			rc = ns_hang(
+				g, hang[j], (int)(n->n_dep + j),
+				w->dist[n->shel[j] * w->nd + n->dep[hang[j]]],
+				-g->b[n->n_dep + j]);
+out:
+	sl_free(ex);
+	sl_free(hang);
+	sl_free(col);
+	return rc;
+}
+
+/* Real arcs: each shelter's nearest stocked depots, the tie's unit arcs
+ * into the group node, every depot's spare stock into the sink. */
+static int net_arcs(struct item_net *n, const struct work *w,
+		    const struct tie *tie)
+{
+	struct ns *g = &n->g;
+	int rc = 0;
+	size_t *col = net_cols(n, w);
+	if (!col)
+		return SL_ENOMEM;
+	for (size_t j = 0; !rc && j < n->n_shel; j++) {
+		size_t s = n->shel[j], added = 0;
+		for (size_t k = 0; !rc && k < w->nk && added < ARCS_K; k++) {
+			size_t dr = w->near[s * w->nk + k];
+			if (dr == SIZE_MAX || !col[dr])
+				continue;
+			added++;
+			rc = ns_arc(g, (int)col[dr] - 1, n->node_of_s[s],
+				    w->dist[s * w->nd + dr], NS_INF);
+		}
+	}
+	for (size_t t = 0; !rc && t < tie->n; t++)
+		rc = ns_arc(g, n->node_of_s[tie->s[t]], n->group, 0, 1);
+	for (size_t j = 0; !rc && j < n->n_dep; j++)
+		rc = ns_arc(g, (int)j, n->sink, 0, NS_INF);
+	sl_free(col);
+	return rc;
+}
+
+/* The exact check: over every (depot, shelter) pair, adds the most
+ * violating arc of each shelter; returns how many were added (0: the
+ * flow is optimal over the complete graph), or SL_ENOMEM. */
+static long long net_price_all(struct item_net *n, const struct work *w)
+{
+	struct ns *g = &n->g;
+	long long added = 0;
+	for (size_t j = 0; j < n->n_shel; j++) {
+		int v = (int)(n->n_dep + j);
+		const int32_t *row = w->dist + n->shel[j] * w->nd;
+		long long best = 0;
+		size_t bd = 0;
+		for (size_t i = 0; i < n->n_dep; i++) {
+			long long rc = row[n->dep[i]] + g->pi[i] - g->pi[v];
+			if (rc < best) {
+				best = rc;
+				bd = i;
+			}
+		}
+		if (best < 0) {
+			if (ns_arc(g, (int)bd, v, row[n->dep[bd]], NS_INF))
+				return SL_ENOMEM;
+			added++;
+		}
+	}
+	return added;
+}
+
+static int net_solve(struct item_net *n, const struct work *w,
+		     const struct tie *tie, sl_error *err)
+{
+	int rc = net_nodes(n, w, tie);
+	if (!rc)
+		rc = net_start(n, w, (max_dist(w) + 1) * (long long)n->g.nn);
+	if (!rc)
+		rc = net_arcs(n, w, tie);
+	long long added = 1;
+	while (!rc && added > 0) {
+		ns_solve(&n->g);
+		added = net_price_all(n, w);
+		if (added < 0)
+			rc = (int)added;
+	}
+	if (rc)
+		return sl_error_set(err, rc,
+				    "alloc: out of memory in the "
+				    "transport problem");
+	for (size_t a = 0; a < n->first_real; a++)
+		if (n->g.flow[a])
+			return sl_error_set(err, SL_EINVAL,
+					    "alloc: internal error: item %s "
+					    "left with artificial flow",
+					    w->in->items[n->item].id);
+	return 0;
+}
+
+/* ---- the plan ---- */
+
+static int plan_line(struct alloc_plan *p, size_t *room,
+		     const struct alloc_line *l)
+{
+	if (p->n_lines == *room) {
+		size_t r = *room ? 2 * *room : 64;
+		if (grow((void **)&p->lines, r, sizeof *l))
+			return SL_ENOMEM;
+		*room = r;
+	}
+	p->lines[p->n_lines++] = *l;
+	return 0;
+}
+
+/* One depot->shelter flow of the solved network. */
+struct flow {
+	size_t shel, dep; /* indices into item_net's shel[] and dep[] */
+	long long q;
+};
+
+static int cmp_flow(const void *a, const void *b)
+{
+	const struct flow *x = a, *y = b;
+	if (x->shel != y->shel)
+		return x->shel < y->shel ? -1 : 1;
+	return x->dep < y->dep ? -1 : x->dep > y->dep;
+}
+
+/* The positive depot->shelter flows, by shelter then depot rank. */
+static struct flow *net_flows(const struct item_net *n, size_t *nf)
+{
+	const struct ns *g = &n->g;
+	size_t k = 0;
+	struct flow *f = sl_malloc((g->na + 1) * sizeof *f);
+	if (!f)
+		return NULL;
+	for (size_t a = n->first_real; a < g->na; a++) {
+		size_t v = (size_t)g->dst[a];
+		if (g->flow[a] > 0 && v >= n->n_dep && v < (size_t)n->group)
+			f[k++] = (struct flow){v - n->n_dep, (size_t)g->src[a],
+					       g->flow[a]};
+	}
+	qsort(f, k, sizeof *f, cmp_flow);
+	*nf = k;
+	return f;
+}
+
+/* Splits what each shelter receives over its urgency classes, critical
+ * first; depots in id order.  The split cannot change cost: the same
+ * depot->shelter pair carries every class. */
+static int net_lines(const struct item_net *n, struct work *w, size_t *room)
+{
+	size_t nf = 0;
+	struct flow *f = net_flows(n, &nf);
+	long long left[ALLOC_N_URGENCY];
+	if (!f)
+		return SL_ENOMEM;
+	for (size_t k = 0; k < nf; k++) {
+		size_t s = n->shel[f[k].shel], dr = n->dep[f[k].dep];
+		long long q = f[k].q;
+		if (k == 0 || f[k].shel != f[k - 1].shel)
+			for (int u = 0; u < ALLOC_N_URGENCY; u++)
+				left[u] = w->got[cell(w, s, n->item, u)];
+		for (int u = 0; u < ALLOC_N_URGENCY && q > 0; u++) {
+			long long take = q < left[u] ? q : left[u];
+			if (!take)
+				continue;
+			struct alloc_line l = {.depot = w->depot_order[dr],
+					       .shelter = w->shelter_order[s],
+					       .item = n->item,
+					       .urgency = (enum alloc_urgency)u,
+					       .qty = take,
+					       .distance_m =
+						       w->dist[s * w->nd + dr]};
+			if (plan_line(w->plan, room, &l)) {
+				sl_free(f);
+				return SL_ENOMEM;
+			}
+			q -= take;
+			left[u] -= take;
+		}
+	}
+	sl_free(f);
+	return 0;
+}
+
+/* The tie units are part of `got` once transport chose their shelters. */
+static void net_tie_result(const struct item_net *n, struct work *w,
+			   int scarce_u)
+{
+	const struct ns *g = &n->g;
+	for (size_t a = n->first_real; a < g->na; a++)
+		if (g->dst[a] == n->group && g->flow[a] > 0) {
+			size_t s = n->shel[(size_t)g->src[a] - n->n_dep];
+			w->got[cell(w, s, n->item, scarce_u)] += g->flow[a];
+		}
+}
+
+/* ---- one item: classes in order, then transport ---- */
+
+struct class_scratch {
+	long long *need, *a;
+	size_t *rank;
+	struct unit *heap;
+	struct tie tie;
+};
+
+static int split_class(struct work *w, size_t item, int u, long long *left,
+		       struct class_scratch *cs)
+{
+	size_t k = 0;
+	long long total = 0;
+	unsigned char *state = &w->class_state[item * ALLOC_N_URGENCY + u];
+	for (size_t s = 0; s < w->ns; s++) {
+		long long q = w->need[cell(w, s, item, u)];
+		if (q > 0) {
+			cs->need[k] = q;
+			cs->rank[k++] = s;
+			total += q;
+		}
+	}
+	if (!k) {
+		*state = CLASS_EMPTY;
+		return 0;
+	}
+	long long B = total < *left ? total : *left;
+	*state = B == total ? CLASS_FULL : B == 0 ? CLASS_NONE : CLASS_SCARCE;
+	if (B == total)
+		memcpy(cs->a, cs->need, k * sizeof *cs->a);
+	else if (B == 0)
+		memset(cs->a, 0, k * sizeof *cs->a);
+	else /* the one scarce class of the item: it alone leaves a tie */
+		fair_split(cs->need, cs->rank, k, B, cs->a, cs->heap, &cs->tie);
+	for (size_t j = 0; j < k; j++)
+		w->got[cell(w, cs->rank[j], item, u)] = cs->a[j];
+	*left -= B;
+	return 0;
+}
+
+/* The lowest fill ratio in a scarce class, for the "why" texts. */
+static void class_floor(struct work *w, size_t item, int u)
+{
+	double m = 1;
+	for (size_t s = 0; s < w->ns; s++) {
+		long long q = w->need[cell(w, s, item, u)];
+		if (q > 0) {
+			double r = (double)w->got[cell(w, s, item, u)] / q;
+			if (r < m)
+				m = r;
+		}
+	}
+	w->class_min[item * ALLOC_N_URGENCY + u] = m;
+}
+
+static int plan_item(struct work *w, size_t item, struct class_scratch *cs,
+		     size_t *room, sl_error *err)
+{
+	long long left = 0;
+	int scarce_u = -1;
+	for (size_t dr = 0; dr < w->nd; dr++)
+		left += stock_of(w, dr, item);
+	cs->tie.n = 0;
+	cs->tie.units = 0;
+	for (int u = 0; u < ALLOC_N_URGENCY; u++) {
+		split_class(w, item, u, &left, cs);
+		if (w->class_state[item * ALLOC_N_URGENCY + u] == CLASS_SCARCE)
+			scarce_u = u;
+	}
+	struct item_net n;
+	memset(&n, 0, sizeof n);
+	n.item = item;
+	int rc = net_solve(&n, w, &cs->tie, err);
+	if (!rc) {
+		if (scarce_u >= 0)
+			net_tie_result(&n, w, scarce_u);
+		rc = net_lines(&n, w, room);
+		if (rc)
+			sl_error_set(err, rc, "alloc: out of memory");
+	}
+	if (scarce_u >= 0)
+		class_floor(w, item, scarce_u);
+	net_free(&n);
+	return rc;
+}
+
+/* ---- why ---- */
+
+static void why_text(const struct work *w, size_t item, int u,
+		     const struct alloc_fill *f, char *out, size_t len)
+{
+	const char *id = w->in->items[item].id;
+	unsigned char st = w->class_state[item * ALLOC_N_URGENCY + u];
+	if (st == CLASS_FULL) {
+		snprintf(out, len, "all %lld needed", f->needed);
+	} else if (st == CLASS_SCARCE) {
+		/* floor to 2 decimals: never claim more than was given */
+		double m =
+			floor(w->class_min[item * ALLOC_N_URGENCY + u] * 100) /
+			100;
+		snprintf(out, len,
+			 "scarce: %lld of %lld, every %s need of %s filled "
+			 "to at least %.2f",
+			 f->allocated, f->needed,
+			 alloc_urgency_name(f->urgency), id, m);
+	} else if (u == ALLOC_CRITICAL) {
+		snprintf(out, len, "no stock of %s at any depot", id);
+	} else {
+		snprintf(out, len, "none left after %s needs",
+			 u == ALLOC_HIGH ? "critical" : "critical and high");
+	}
+}
+
+static int plan_fills(struct work *w)
+{
+	struct alloc_plan *p = w->plan;
+	size_t room = 0;
+	for (size_t ir = 0; ir < w->in->n_items; ir++) {
+		size_t item = w->item_order[ir];
+		for (size_t s = 0; s < w->ns; s++)
+			for (int u = 0; u < ALLOC_N_URGENCY; u++) {
+				long long q = w->need[cell(w, s, item, u)];
+				if (q <= 0)
+					continue;
+				if (p->n_fills == room) {
+					room = room ? 2 * room : 64;
+					if (grow((void **)&p->fills, room,
+						 sizeof *p->fills))
+						return SL_ENOMEM;
+				}
+				struct alloc_fill *f = &p->fills[p->n_fills++];
+				memset(f, 0, sizeof *f);
+				f->shelter = w->shelter_order[s];
+				f->item = item;
+				f->urgency = (enum alloc_urgency)u;
+				f->needed = q;
+				f->allocated = w->got[cell(w, s, item, u)];
+				f->ratio = (double)f->allocated / (double)q;
+				why_text(w, item, u, f, f->why, sizeof f->why);
+			}
+	}
+	return 0;
+}
+
+/* Lines in (item id, shelter id, urgency, depot id) order. */
+static const struct work *g_sort_w;
+static int cmp_line(const void *a, const void *b)
+{
+	const struct alloc_line *x = a, *y = b;
+	const struct work *w = g_sort_w;
+	size_t kx[4] = {w->item_rank[x->item], w->shelter_rank[x->shelter],
+			(size_t)x->urgency, w->depot_rank[x->depot]};
+	size_t ky[4] = {w->item_rank[y->item], w->shelter_rank[y->shelter],
+			(size_t)y->urgency, w->depot_rank[y->depot]};
+	for (int k = 0; k < 4; k++)
+		if (kx[k] != ky[k])
+			return kx[k] < ky[k] ? -1 : 1;
+	return 0;
+}
+
+void alloc_plan_free(struct alloc_plan *p)
+{
+	if (!p)
+		return;
+	sl_free(p->lines);
+	sl_free(p->fills);
+	sl_free(p);
+}
+
+static int scratch_init(struct class_scratch *cs, size_t ns)
+{
+	int ok = 1;
+	cs->need = xcalloc(ns, sizeof(long long), &ok);
+	cs->a = xcalloc(ns, sizeof(long long), &ok);
+	cs->rank = xcalloc(ns, sizeof(size_t), &ok);
+	cs->heap = xcalloc(ns, sizeof(struct unit), &ok);
+	cs->tie.s = xcalloc(ns, sizeof(size_t), &ok);
+	return ok ? 0 : SL_ENOMEM;
+}
+
+static void scratch_free(struct class_scratch *cs)
+{
+	sl_free(cs->need);
+	sl_free(cs->a);
+	sl_free(cs->rank);
+	sl_free(cs->heap);
+	sl_free(cs->tie.s);
+}
+
+static int plan_all(struct work *w, sl_error *err)
+{
+	struct class_scratch cs;
+	size_t room = 0;
+	int rc = scratch_init(&cs, w->ns);
+	if (rc)
+		sl_error_set(err, rc, "alloc: out of memory");
+	for (size_t ir = 0; !rc && ir < w->in->n_items; ir++)
+		rc = plan_item(w, w->item_order[ir], &cs, &room, err);
+	scratch_free(&cs);
+	if (!rc && plan_fills(w))
+		rc = sl_error_set(err, SL_ENOMEM, "alloc: out of memory");
+	if (rc)
+		return rc;
+	g_sort_w = w;
+	if (w->plan->n_lines)
+		qsort(w->plan->lines, w->plan->n_lines, sizeof *w->plan->lines,
+		      cmp_line);
+	for (size_t k = 0; k < w->plan->n_lines; k++)
+		w->plan->transport_unit_km += (double)w->plan->lines[k].qty *
+					      w->plan->lines[k].distance_m /
+					      1000.0;
+	return 0;
+}
+
+int alloc_run(const struct alloc_input *in, struct alloc_plan **out,
+	      sl_error *err)
+{
+	struct work w;
+	*out = NULL;
+	int rc = check_input(in, err);
+	if (rc)
+		return rc;
+	rc = work_init(&w, in, err);
+	if (!rc)
+		rc = build_distances(&w, err);
+	if (!rc && !(w.plan = sl_calloc(1, sizeof *w.plan)))
+		rc = sl_error_set(err, SL_ENOMEM, "alloc: out of memory");
+	if (!rc)
+		rc = plan_all(&w, err);
+	if (rc)
+		alloc_plan_free(w.plan);
+	else
+		*out = w.plan;
+	work_free(&w);
+	return rc;
+}
