@@ -12,6 +12,7 @@
 
 #include "catalog.h"
 #include "conf.h"
+#include "csvfile.h"
 #include "error.h"
 #include "schema.h"
 
@@ -162,35 +163,18 @@ int uplink_run(const struct agent_config *cfg, const struct uplink_options *o,
 
 /* ---- csvimport.c: reports typed from paper forms ---- */
 
-/* Hard caps on an imported file (docs/csv-import.md). */
-#define CSVIMPORT_MAX_BYTES (8 * 1024 * 1024) /* the whole file */
-#define CSVIMPORT_MAX_ROW_BYTES (64 * 1024)   /* one row, quoted breaks too */
-#define CSVIMPORT_MAX_ROWS 100000             /* rows after the header */
-#define CSVIMPORT_MAX_FIELDS 64               /* fields in one row */
-
-/* Called for each row: its first line (1-based), its cells as UTF-8
- * strings (the callback may modify them; they live until it returns).
- * A non-zero return stops the parse and is returned; set err first. */
-typedef int (*csvimport_row_fn)(int line, int ncells, char **cells,
-				void *arg, sl_error *err);
-
-/*
- * Decodes `data` (UTF-8, UTF-8 with BOM, else Shift_JIS/CP932 through
- * iconv) and splits it into RFC 4180 rows (libcsv, strict), skipping
- * blank lines; the first row is taken as the header to name columns in
- * errors.  `path` is used in messages only.  Returns 0, or an SL_E* code
- * with err "PATH:LINE: column 'x': rule" for the first problem.  Pure:
- * no files, no database.
- */
-int csvimport_parse(const char *path, const unsigned char *data, size_t len,
-		    csvimport_row_fn fn, void *arg, sl_error *err);
+/* Hard caps on an imported file: csvfile's (docs/csv-import.md). */
+#define CSVIMPORT_MAX_BYTES CSVFILE_MAX_BYTES
+#define CSVIMPORT_MAX_ROW_BYTES CSVFILE_MAX_ROW_BYTES
+#define CSVIMPORT_MAX_ROWS CSVFILE_MAX_ROWS
+#define CSVIMPORT_MAX_FIELDS CSVFILE_MAX_FIELDS
 
 /* Gets each built report (borrowed: it is released after the call). */
 typedef int (*csvimport_report_fn)(int line, json_t *msg, void *arg,
 				   sl_error *err);
 
 /*
- * csvimport_parse, then the header row mapped onto the `report` flags
+ * csvfile_parse, then the header row mapped onto the `report` flags
  * and every other non-empty row built by report_from_args.  Errors of
  * report_from_args and of `fn` are prefixed with "PATH:LINE: column 'x'".
  * *count (may be NULL) gets the number of reports passed to fn.

@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (schemas == NULL)
 		load_once();
 	memset(&err, 0, sizeof(err));
-	csvimport_parse("fuzz.csv", data, size, touch_row, &total, &err);
+	csvfile_parse("fuzz.csv", data, size, touch_row, &total, &err);
 	if (memchr(err.text, '\0', sizeof(err.text)) == NULL)
 		abort();
 	csvimport_reports(&cfg, "fuzz.csv", data, size, check_row, NULL, &count,

@@ -15,7 +15,7 @@
 
 #include "agent.h"
 
-/* ---- csvimport_parse: rows collected as "line|cell|cell..." ---- */
+/* ---- csvfile_parse: rows collected as "line|cell|cell..." ---- */
 
 struct rows {
 	char text[4096];
@@ -43,7 +43,7 @@ static int collect(int line, int n, char **cells, void *arg, sl_error *err)
 static int parse(const char *data, size_t len, struct rows *r, sl_error *err)
 {
 	memset(r, 0, sizeof(*r));
-	return csvimport_parse("t.csv", (const unsigned char *)data, len,
+	return csvfile_parse("t.csv", (const unsigned char *)data, len,
 			       collect, r, err);
 }
 #define PARSE(lit, r, err) parse(lit, sizeof(lit) - 1, r, err)
@@ -170,7 +170,7 @@ static void callback_failure_stops_the_parse(void **state)
 	memset(&r, 0, sizeof(r));
 	r.stop_at = 2;
 	static const char data[] = "a\n1\n2\n3\n";
-	assert_int_equal(csvimport_parse("t.csv", (const unsigned char *)data,
+	assert_int_equal(csvfile_parse("t.csv", (const unsigned char *)data,
 					 sizeof(data) - 1, collect, &r, &err),
 			 SL_EINVAL);
 	assert_string_equal(err.text, "stopped at line 2");
