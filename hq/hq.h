@@ -33,6 +33,7 @@ struct hq_config {
 	long long feed_interval_s;
 	long long shelter_rate;  /* messages per second a shelter may send */
 	long long shelter_burst; /* ... and at once */
+	char *norms_file;	 /* needs norms (norms.c) */
 };
 
 /* ---- stockcmd.c: depot, vehicle and stock commands ---- */
@@ -153,6 +154,13 @@ int picture_shelters(hq_store *st, const struct picture_opts *o,
  * SL_ENOTFOUND for an unknown id.  The caller owns *out. */
 int picture_shelter(hq_store *st, const char *id, const struct picture_opts *o,
 		    json_t **out, sl_error *err);
+/* Starts a query with the table open_reports(shelter_id, seq): the
+ * newest status report of each shelter no operator has closed.  The open
+ * needs and the needs estimate both read these reports. */
+#define PICTURE_OPEN_REPORTS                                                  \
+	"WITH open_reports AS (SELECT h.shelter_id, max(h.seq) AS seq"       \
+	" FROM headcounts h JOIN shelters s USING (shelter_id)"               \
+	" WHERE s.operator_state IS NOT 'closed' GROUP BY h.shelter_id) "
 /* Open needs (newest report of each shelter not closed), summed by item
  * or listed by shelter; urgency NULL for all.  items may be NULL (no
  * names).  The caller owns *rows. */
@@ -239,6 +247,91 @@ int timeline_rows(hq_store *st, json_t **rows, sl_error *err);
  * geojson. */
 int timeline_view(hq_store *st, enum view_format fmt, FILE *out,
 		  sl_error *err);
+
+/* ---- norms.c: per-person norms for estimating needs ---- */
+
+/* How much of an item one member of a headcount group needs
+ * (data/norms.json, schemas/norms.schema.json). */
+enum norm_per {
+	NORM_PER_DAY, /* consumed daily: scaled by the estimate's horizon */
+	NORM_PER_STAY /* held per person (blankets): not scaled */
+};
+struct norm {
+	const char *item;   /* a catalogue code */
+	const char *group;  /* "total" or a status report headcount group */
+	double qty;	    /* catalogue units per member (per day or stay) */
+	enum norm_per per;
+	const char *source; /* Sphere, a Cabinet Office guideline, "assumption" */
+	const char *note;   /* may be NULL */
+};
+struct norms; /* opaque: the loaded file */
+
+/*
+ * Loads path, validated against the schema "norms" in schemas; every
+ * item must be in items and each (item, group) appear once.  Returns
+ * NULL with err naming the file, the norm's index and field and the rule
+ * broken ("norms.json: /norms/3/item: 'x' is not in the item
+ * catalogue").  The caller owns the result (norms_free).
+ */
+struct norms *norms_load(const char *path, const schema_set *schemas,
+			 const catalog *items, sl_error *err);
+void norms_free(struct norms *n);
+size_t norms_count(const struct norms *n);
+/* In file order; valid while n lives. */
+const struct norm *norms_at(const struct norms *n, size_t i);
+
+/*
+ * Sets the norm (item, group) in the file at path to qty, per and
+ * source (and note, may be NULL: the old note is dropped, since it
+ * explained the old figure), adding it when new.  The changed file is
+ * validated as norms_load does, then replaces the old one atomically
+ * (write, fsync, rename).  On any error (SL_EINVAL naming the field and
+ * the rule, SL_EIO, SL_ENOMEM) the file is left untouched.
+ */
+int norms_set(const char *path, const schema_set *schemas,
+	      const catalog *items, const struct norm *change, sl_error *err);
+
+/* The norms named by cfg (norms_file); NULL with err set.  The caller
+ * owns it (norms_free). */
+struct norms *hq_load_norms(const struct hq_config *cfg,
+			    const catalog *items, sl_error *err);
+
+/* hq norms [--format ...], hq norms set ITEM GROUP QTY --source TEXT
+ * [--per day|stay] [--note TEXT]; returns the exit status. */
+int norms_main(const struct hq_config *cfg, int argc, char **argv);
+
+/* ---- estimate.c: needs per shelter and item over a horizon ---- */
+
+struct estimate_opts {
+	time_t now;	  /* when the estimate is made (reports are not aged) */
+	double horizon_h; /* 1..168 */
+};
+
+/*
+ * One row per (shelter, item, urgency) with needed > 0, ordered by
+ * shelter id, item, urgency (critical, high, normal):
+ * {"shelter_id", "item", "unit", "urgency" ("critical"|"high"|"normal"),
+ *  "needed", "from_norms", "requested", "on_site" (integer units),
+ *  "rule" (short text explaining how needed was computed)}.
+ * needed = requested + from_norms: a request keeps its urgency; what the
+ * norms add beyond all requests of the item is "normal".  on_site is the
+ * item's stock in the report (the same on each row of the item).  The
+ * rule (docs/operations.md, "Norms and the needs estimate"): per shelter
+ * and item, norms = ceil(sum of qty x group count x horizon days), and
+ * needed = max(requested, norms - on site).
+ * Reads the newest status report of each shelter (PICTURE_OPEN_REPORTS):
+ * shelters closed by operators and shelters without a status report are
+ * left out; one whose agent is offline or stale keeps its newest report,
+ * since its people did not leave when its network did.
+ * Returns 0, SL_EINVAL (horizon out of range, or a stored report naming
+ * an item not in items), SL_EDB or SL_ENOMEM.  The caller owns *rows.
+ */
+int estimate_needs(hq_store *st, const catalog *items, const struct norms *n,
+		   const struct estimate_opts *o, json_t **rows, sl_error *err);
+
+/* hq estimate [--horizon 24h|3d|...] [--format table|csv|json];
+ * returns the exit status. */
+int estimate_main(const struct hq_config *cfg, int argc, char **argv);
 
 /* ---- route.c: packing trucks and ordering stops ---- */
 

@@ -47,6 +47,9 @@ static const struct conf_option hq_options[] = {
 	{ "shelter_burst", CONF_INT, "2000", 1, 1000000, 0,
 	  offsetof(struct hq_config, shelter_burst),
 	  "messages one shelter may send at once (a backlog after an outage)" },
+	{ "norms_file", CONF_STRING, SL_DATA_DIR "/norms.json", 0, 4096, 0,
+	  offsetof(struct hq_config, norms_file),
+	  "needs norms per person and day (hq norms; hq estimate)" },
 };
 #define NOPTIONS (sizeof(hq_options) / sizeof(hq_options[0]))
 
@@ -74,6 +77,13 @@ static void usage(FILE *out)
 		"  stock adjust DEPOT ITEM [+-]QTY --why TEXT [--who NAME]\n"
 		"  stock ledger [--limit N] [--format ...]  who changed what, why\n"
 		"  timeline [--format table|csv|json]  people and shelters per report time\n"
+		"  norms [--format table|csv|json]  needs norms and their sources\n"
+		"  norms set ITEM GROUP QTY --source TEXT [--per day|stay] [--note TEXT]\n"
+		"                               change one norm (QTY units per member\n"
+		"                               of GROUP per day, or held per stay)\n"
+		"  estimate [--horizon 24h|3d|...] [--format table|csv|json]\n"
+		"                               needs per shelter and item: norms x\n"
+		"                               headcount - stock, or the request\n"
 		"\n"
 		"options:\n"
 		"  -c FILE   configuration file (default /etc/shelterlink/hq.conf)\n"
@@ -239,7 +249,8 @@ static int cmd_operator(const struct hq_config *cfg, int argc, char **argv)
 /*
  * Checks what the table cannot.  The municipality code's shape is the
  * schema's rule: validate the presence message hq would send rather than
- * restate it.  The schemas and the item catalogue must load too.
+ * restate it.  The schemas, the item catalogue and the norms must load
+ * too.
  */
 static int check_config(const void *arg, const char *path, sl_error *err)
 {
@@ -259,7 +270,10 @@ static int check_config(const void *arg, const char *path, sl_error *err)
 				cfg->common.municipality);
 	if (rc == 0) {
 		catalog *items = catalog_load(cfg->common.items, set, err);
-		rc = items ? 0 : SL_EINVAL;
+		struct norms *n =
+			items ? norms_load(cfg->norms_file, set, items, err) : NULL;
+		rc = n ? 0 : SL_EINVAL;
+		norms_free(n);
 		catalog_free(items);
 	}
 	json_decref(m);
@@ -308,6 +322,10 @@ int main(int argc, char **argv)
 		rc = cmd_feed(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "timeline") == 0) {
 		rc = cmd_timeline(&cfg, argc - cmd_at, argv + cmd_at);
+	} else if (strcmp(cmd, "norms") == 0) {
+		rc = norms_main(&cfg, argc - cmd_at, argv + cmd_at);
+	} else if (strcmp(cmd, "estimate") == 0) {
+		rc = estimate_main(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "open") == 0 || strcmp(cmd, "close") == 0) {
 		rc = cmd_operator(&cfg, argc - cmd_at, argv + cmd_at);
 	} else {

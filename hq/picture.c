@@ -320,31 +320,26 @@ int picture_shelter(hq_store *st, const char *id, const struct picture_opts *o,
 
 /* Need lines of each open shelter's newest report. */
 static const char open_needs_sql[] =
-	"WITH newest AS (SELECT shelter_id, max(seq) AS seq FROM headcounts"
-	"                GROUP BY shelter_id)"
+	PICTURE_OPEN_REPORTS
 	" SELECT n.shelter_id, coalesce(r.name, s.name) AS name, n.item,"
 	"  n.qty, n.urgency"
-	" FROM needs n JOIN newest USING (shelter_id, seq)"
+	" FROM needs n JOIN open_reports USING (shelter_id, seq)"
 	" JOIN shelters s ON s.shelter_id = n.shelter_id"
 	" LEFT JOIN registry r ON r.shelter_id = n.shelter_id"
-	" WHERE s.operator_state IS NOT 'closed'"
-	"   AND (?1 IS NULL OR n.urgency = ?1)"
+	" WHERE ?1 IS NULL OR n.urgency = ?1"
 	" ORDER BY CASE n.urgency WHEN 'critical' THEN 0 WHEN 'high' THEN 1"
 	"  ELSE 2 END, n.item, n.shelter_id";
 
 static const char needs_by_item_sql[] =
-	"WITH newest AS (SELECT shelter_id, max(seq) AS seq FROM headcounts"
-	"                GROUP BY shelter_id)"
+	PICTURE_OPEN_REPORTS
 	" SELECT n.item, sum(n.qty) AS qty,"
 	"  sum(CASE WHEN n.urgency = 'critical' THEN n.qty ELSE 0 END)"
 	"   AS critical,"
 	"  sum(CASE WHEN n.urgency = 'high' THEN n.qty ELSE 0 END) AS high,"
 	"  sum(CASE WHEN n.urgency = 'normal' THEN n.qty ELSE 0 END) AS normal,"
 	"  count(DISTINCT n.shelter_id) AS shelters"
-	" FROM needs n JOIN newest USING (shelter_id, seq)"
-	" JOIN shelters s ON s.shelter_id = n.shelter_id"
-	" WHERE s.operator_state IS NOT 'closed'"
-	"   AND (?1 IS NULL OR n.urgency = ?1)"
+	" FROM needs n JOIN open_reports USING (shelter_id, seq)"
+	" WHERE ?1 IS NULL OR n.urgency = ?1"
 	" GROUP BY n.item ORDER BY critical DESC, qty DESC, n.item";
 
 /* Adds the catalogue's names, unit and category to rows with "item". */
