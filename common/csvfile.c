@@ -264,8 +264,7 @@ static void on_row(int c, void *data)
 		p->rc = sl_error_set(
 			p->err, SL_EINVAL,
 			"%s:%d: %d fields, more than the %d allowed", p->path,
-			p->row_line, p->ncells + p->extra,
-			CSVFILE_MAX_FIELDS);
+			p->row_line, p->ncells + p->extra, CSVFILE_MAX_FIELDS);
 		return;
 	}
 	if (++p->rows > CSVFILE_MAX_ROWS + 1) {
@@ -378,7 +377,7 @@ static int split_rows(struct parse *p, const unsigned char *text, size_t len)
 }
 
 int csvfile_parse(const char *path, const unsigned char *data, size_t len,
-		    csvfile_row_fn fn, void *arg, sl_error *err)
+		  csvfile_row_fn fn, void *arg, sl_error *err)
 {
 	const unsigned char *text = NULL;
 	size_t textlen = 0;

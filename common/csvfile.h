@@ -14,9 +14,9 @@
 
 /* Hard caps on one file (docs/csv-import.md). */
 #define CSVFILE_MAX_BYTES     (8 * 1024 * 1024) /* the whole file */
-#define CSVFILE_MAX_ROW_BYTES (64 * 1024) /* one row, quoted breaks too */
-#define CSVFILE_MAX_ROWS      100000 /* rows after the header */
-#define CSVFILE_MAX_FIELDS    64 /* fields in one row */
+#define CSVFILE_MAX_ROW_BYTES (64 * 1024)	/* one row, quoted breaks too */
+#define CSVFILE_MAX_ROWS      100000		/* rows after the header */
+#define CSVFILE_MAX_FIELDS    64		/* fields in one row */
 
 /* Called for each row: its first line (1-based), its cells as UTF-8
  * strings (the callback may modify them; they live until it returns).

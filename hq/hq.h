@@ -139,6 +139,69 @@ int stock_post(hq_store *st, const catalog *items,
 int stock_on_hand(hq_store *st, const char *depot_id, const char *item,
 		  long long *qty, sl_error *err);
 
+/* ---- shelterimport.c: official shelter lists into the registry ---- */
+
+/* The two layouts read (docs/operations.md, "Official shelter lists"). */
+enum shelterimport_layout { SHELTERIMPORT_OPENDATA, SHELTERIMPORT_GSI };
+/* "opendata" or "gsi", as registry.layout stores it. */
+const char *shelterimport_layout_name(enum shelterimport_layout l);
+
+/*
+ * Capacity from 想定収容人数's free text: "屋内1,371人／屋外5,470人（面積の
+ * 1/2）", either part alone, in either order, half- or full-width, with
+ * or without separators and notes in parentheses; or a bare number (the
+ * indoor capacity).  *indoor, *outdoor are -1 where the text says
+ * nothing (all of "" says nothing).  SL_EINVAL with err for other text.
+ */
+int shelterimport_capacity(const char *text, long long *indoor,
+			   long long *outdoor, sl_error *err);
+/*
+ * The 6-digit 全国地方公共団体コード (with its check digit) from 6 digits,
+ * 5 (no check digit, or a 6-digit code that lost its leading zero) or 4
+ * (a 5-digit one that did), ASCII; "17202.0" too.  prefecture (may be
+ * NULL) is a text starting with a prefecture's name, as "石川県七尾市":
+ * it settles 5 digits that read both ways and must agree with the code.
+ */
+int shelterimport_municipality(const char *text, const char *prefecture,
+			       char out[7], sl_error *err);
+
+/* Called with each bad row's error (FILE:LINE:COLUMN: column 'x': rule). */
+typedef void (*shelterimport_bad_fn)(const sl_error *why, void *arg);
+
+struct shelterimport_opts {
+	const char *municipality; /* for rows without a code (GSI: all) */
+	int skip_bad;		  /* import the good rows; else none */
+	time_t now;		  /* registry.imported_at */
+	shelterimport_bad_fn on_bad; /* may be NULL */
+	void *arg;
+};
+struct shelterimport_result {
+	enum shelterimport_layout layout;
+	long long rows;		  /* non-empty rows after the header */
+	long long added, updated; /* written (0 when nothing was) */
+	long long skipped;	  /* bad rows */
+	long long unplaced;	  /* written without lat/lon */
+};
+
+/*
+ * Upserts every row of the list in data (path names it in errors and in
+ * registry.source_file) in one transaction.  A bad row goes to o->on_bad;
+ * then with skip_bad it is left out, else nothing is written and the
+ * first bad row's error is returned (SL_EINVAL; every bad row was passed
+ * to on_bad).  A file that cannot be read as CSV (encoding, quoting, a
+ * cap, an unknown header) is refused whole either way.
+ */
+int shelterimport_data(hq_store *st, const char *path,
+		       const unsigned char *data, size_t len,
+		       const struct shelterimport_opts *o,
+		       struct shelterimport_result *res, sl_error *err);
+/* The same for the file at path (read whole, at most CSVFILE_MAX_BYTES). */
+int shelterimport_file(hq_store *st, const char *path,
+		       const struct shelterimport_opts *o,
+		       struct shelterimport_result *res, sl_error *err);
+/* `import-shelters FILE [--skip-bad]`; returns the exit status. */
+int shelterimport_main(const struct hq_config *cfg, int argc, char **argv);
+
 /* ---- picture.c: the live picture, as JSON ---- */
 
 struct picture_opts {

@@ -69,6 +69,9 @@ static void usage(FILE *out)
 		"        [--format table|csv|json]\n"
 		"                               open needs of the shelters not closed\n"
 		"  open ID, close ID            an operator opens or closes a shelter\n"
+		"  import-shelters FILE [--skip-bad]\n"
+		"                               the official shelter list (opendata or\n"
+		"                               GSI CSV) into the registry\n"
 		"  feed [--output FILE]         the public feed (JSON) of open shelters\n"
 		"  depot add ID --name NAME --lat DEG --lon DEG\n"
 		"  depots [--format ...]        depots, their vehicles and capacity\n"
@@ -326,6 +329,8 @@ int main(int argc, char **argv)
 		rc = norms_main(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "estimate") == 0) {
 		rc = estimate_main(&cfg, argc - cmd_at, argv + cmd_at);
+	} else if (strcmp(cmd, "import-shelters") == 0) {
+		rc = shelterimport_main(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "open") == 0 || strcmp(cmd, "close") == 0) {
 		rc = cmd_operator(&cfg, argc - cmd_at, argv + cmd_at);
 	} else {

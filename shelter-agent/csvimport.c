@@ -333,8 +333,8 @@ static int read_row(struct import *im, int line, int n, char **cells,
 
 	for (int i = 0; i < n; i++) {
 		const int c = i < im->ncols ? im->col[i] : -1;
-		cells[i] =
-			csvfile_normalize(cells[i], c < 0 || columns[c].kind != K_TEXT);
+		cells[i] = csvfile_normalize(
+			cells[i], c < 0 || columns[c].kind != K_TEXT);
 		empty &= cells[i][0] == '\0';
 	}
 	if (empty)
