@@ -36,6 +36,16 @@
  * check over every depot adds any other arc that could lower the cost. */
 #define NEAREST_K 12
 #define ARCS_K	  8 /* of which this many stocked for the item */
+/* The exact check adds each shelter's PRICE_M most violated arcs per
+ * round: fewer rounds than one arc each (national: 8 instead of 11). */
+#ifndef PRICE_M
+#define PRICE_M 4
+#endif
+/* Pricing blocks of about sqrt(arcs / BLOCK_D) arcs (measured: 4 beats
+ * LEMON's usual 1 here). */
+#ifndef BLOCK_D
+#define BLOCK_D 4
+#endif
 
 typedef __int128 i128; /* products of two quantities (up to 2^60 each) */
 
@@ -522,9 +532,16 @@ static void fair_split(const long long *need, const size_t *rank, size_t k,
 /*
  * Primal network simplex with a big-M artificial root, block pricing and
  * Cunningham's strongly feasible leaving-arc rule (no cycling).  The tree
- * is kept as parent pointers plus child lists; potentials of a moved
- * subtree shift by one constant.  Arcs d->s are uncapacitated, so a
- * nonbasic arc sits at flow 0 unless it is a capacitated one at its cap.
+ * is kept as parent pointers; arcs d->s are uncapacitated, so a nonbasic
+ * arc sits at flow 0 unless it is a capacitated one at its cap.
+ *
+ * Potentials of leaves are not stored: a leaf's is its parent's plus the
+ * cost of the arc between them (pi_of).  In a transportation problem
+ * almost every shelter is a leaf under one depot, so a pivot that moves a
+ * subtree of a few depots and their thousands of shelters only has to
+ * shift the few dozen internal nodes; walking every moved node was 80 %
+ * of the national-scale time.  Internal nodes keep a list of their
+ * internal children for that walk; leaves are in no list.
  */
 #define NS_INF (LLONG_MAX / 4)
 
@@ -533,9 +550,14 @@ struct ns {
 	int *src, *dst;
 	long long *cost, *cap, *flow;
 	unsigned char *basic;
-	long long *b, *pi;
-	int *parent, *pred, *child, *next, *prev, *stack;
-	unsigned char *up; /* pred arc points node -> parent */
+	long long *b;
+	long long *pi; /* valid for internal nodes and the root only */
+	long long *pc; /* pi[v] - pi[parent[v]] along the tree arc */
+	int *parent, *pred, *nchild;
+	int *ichild, *inext, *iprev; /* lists of internal children */
+	int *stack;
+	unsigned char *up;    /* pred arc points node -> parent */
+	unsigned char *inl;   /* node is in its parent's internal list */
 	unsigned *mark;
 	unsigned stamp;
 	size_t next_arc;
@@ -551,13 +573,16 @@ static void ns_free(struct ns *g)
 	sl_free(g->basic);
 	sl_free(g->b);
 	sl_free(g->pi);
+	sl_free(g->pc);
 	sl_free(g->parent);
 	sl_free(g->pred);
-	sl_free(g->child);
-	sl_free(g->next);
-	sl_free(g->prev);
+	sl_free(g->nchild);
+	sl_free(g->ichild);
+	sl_free(g->inext);
+	sl_free(g->iprev);
 	sl_free(g->stack);
 	sl_free(g->up);
+	sl_free(g->inl);
 	sl_free(g->mark);
 	memset(g, 0, sizeof *g);
 }
@@ -610,46 +635,86 @@ static int ns_nodes(struct ns *g, size_t nn)
 	g->nn = nn + 1;
 	g->b = xcalloc(g->nn, sizeof(long long), &ok);
 	g->pi = xcalloc(g->nn, sizeof(long long), &ok);
+	g->pc = xcalloc(g->nn, sizeof(long long), &ok);
 	g->parent = xcalloc(g->nn, sizeof(int), &ok);
 	g->pred = xcalloc(g->nn, sizeof(int), &ok);
-	g->child = xcalloc(g->nn, sizeof(int), &ok);
-	g->next = xcalloc(g->nn, sizeof(int), &ok);
-	g->prev = xcalloc(g->nn, sizeof(int), &ok);
+	g->nchild = xcalloc(g->nn, sizeof(int), &ok);
+	g->ichild = xcalloc(g->nn, sizeof(int), &ok);
+	g->inext = xcalloc(g->nn, sizeof(int), &ok);
+	g->iprev = xcalloc(g->nn, sizeof(int), &ok);
 	g->stack = xcalloc(g->nn, sizeof(int), &ok);
 	g->up = xcalloc(g->nn, 1, &ok);
+	g->inl = xcalloc(g->nn, 1, &ok);
 	g->mark = xcalloc(g->nn, sizeof(unsigned), &ok);
 	return ok ? 0 : SL_ENOMEM;
 }
 
-static void child_add(struct ns *g, int p, int c)
+/* The potential of any node: stored for internal nodes, derived for a
+ * leaf from its parent (which has a child, so is internal). */
+static inline long long pi_of(const struct ns *g, int v)
 {
-	g->prev[c] = -1;
-	g->next[c] = g->child[p];
-	if (g->child[p] >= 0)
-		g->prev[g->child[p]] = c;
-	g->child[p] = c;
+	return g->nchild[v] || g->parent[v] < 0 ? g->pi[v]
+						  : g->pi[g->parent[v]] + g->pc[v];
 }
 
-static void child_remove(struct ns *g, int p, int c)
+static void ns_list_add(struct ns *g, int v)
 {
-	if (g->prev[c] >= 0)
-		g->next[g->prev[c]] = g->next[c];
+	int p = g->parent[v];
+	g->inl[v] = 1;
+	g->iprev[v] = -1;
+	g->inext[v] = g->ichild[p];
+	if (g->ichild[p] >= 0)
+		g->iprev[g->ichild[p]] = v;
+	g->ichild[p] = v;
+}
+
+static void ns_list_del(struct ns *g, int v)
+{
+	if (!g->inl[v])
+		return;
+	g->inl[v] = 0;
+	if (g->iprev[v] >= 0)
+		g->inext[g->iprev[v]] = g->inext[v];
 	else
-		g->child[p] = g->next[c];
-	if (g->next[c] >= 0)
-		g->prev[g->next[c]] = g->prev[c];
+		g->ichild[g->parent[v]] = g->inext[v];
+	if (g->inext[v] >= 0)
+		g->iprev[g->inext[v]] = g->iprev[v];
+}
+
+/* Puts v in its parent's internal list, or takes it out, to match
+ * whether v has children now.  v's stored pi must be valid on entry. */
+static void ns_sync(struct ns *g, int v)
+{
+	int want = g->nchild[v] > 0 && g->parent[v] >= 0;
+	if (want && !g->inl[v])
+		ns_list_add(g, v);
+	else if (!want)
+		ns_list_del(g, v);
+}
+
+/* Makes arc a (basic) the tree arc from v up to p; v is not in a list. */
+static void ns_link(struct ns *g, int v, int p, int a, int up)
+{
+	g->parent[v] = p;
+	g->pred[v] = a;
+	g->up[v] = (unsigned char)up;
+	g->pc[v] = up ? -g->cost[a] : g->cost[a];
+	g->nchild[p]++;
 }
 
 /* The starting tree: node v hangs from the root by an artificial arc of
  * cost art carrying ex[v] toward the root (away from it when negative),
  * which keeps the tree strongly feasible; nodes with ex[v] == NS_HUNG
- * are left for ns_hang. */
+ * are left for the caller to hang (then ns_sync_all). */
 #define NS_HUNG LLONG_MIN
 static int ns_start(struct ns *g, long long art, const long long *ex)
 {
 	int root = (int)g->nn - 1;
-	for (size_t v = 0; v < g->nn; v++)
-		g->child[v] = -1;
+	for (size_t v = 0; v < g->nn; v++) {
+		g->ichild[v] = -1;
+		g->nchild[v] = 0;
+		g->inl[v] = 0;
+	}
 	g->parent[root] = -1;
 	g->pred[root] = -1;
 	g->pi[root] = 0;
@@ -662,35 +727,21 @@ static int ns_start(struct ns *g, long long art, const long long *ex)
 		size_t a = g->na - 1;
 		g->flow[a] = up ? ex[v] : -ex[v];
 		g->basic[a] = 1;
-		g->parent[v] = root;
-		g->pred[v] = (int)a;
-		g->up[v] = (unsigned char)up;
+		ns_link(g, v, root, (int)a, up);
 		g->pi[v] = up ? -art : art;
-		child_add(g, root, v);
 	}
 	return 0;
 }
 
-/* Hangs v under p by a new real arc p->v carrying flow > 0 (positive
- * flow toward p keeps the tree strongly feasible). */
-static int ns_hang(struct ns *g, int p, int v, long long cost, long long flow)
+static void ns_sync_all(struct ns *g)
 {
-	if (ns_arc(g, p, v, cost, NS_INF))
-		return SL_ENOMEM;
-	size_t a = g->na - 1;
-	g->flow[a] = flow;
-	g->basic[a] = 1;
-	g->parent[v] = p;
-	g->pred[v] = (int)a;
-	g->up[v] = 0;
-	g->pi[v] = g->pi[p] + cost;
-	child_add(g, p, v);
-	return 0;
+	for (size_t v = 0; v < g->nn; v++)
+		ns_sync(g, (int)v);
 }
 
 static long long ns_rc(const struct ns *g, size_t a)
 {
-	return g->cost[a] + g->pi[g->src[a]] - g->pi[g->dst[a]];
+	return g->cost[a] + pi_of(g, g->src[a]) - pi_of(g, g->dst[a]);
 }
 
 /* Block pricing: the most violating arc of the first block that has
@@ -699,7 +750,7 @@ static long long ns_entering(struct ns *g)
 {
 	size_t block = 16, best = SIZE_MAX;
 	long long bestv = 0;
-	while (block * block < g->na)
+	while (block * block * BLOCK_D < g->na)
 		block *= 2;
 	for (size_t seen = 0, cnt = 0; seen < g->na; seen++) {
 		size_t a = g->next_arc;
@@ -755,21 +806,27 @@ static long long res_up(const struct ns *g, int u)
 }
 
 /* Moves the subtree of q (cut above `out`, q inside it) under p through
- * arc e: reverses the path q..out, then shifts its potentials. */
+ * arc e: reverses the path q..out, then shifts the potentials of the
+ * subtree's internal nodes (leaves follow their parents). */
 static void ns_reattach(struct ns *g, int q, int p, int e, int out)
 {
-	child_remove(g, g->parent[out], out);
+	int oldtop = g->parent[out];
+	/* Nodes whose parent or child count changes get a stored pi, and
+	 * the path leaves the lists until its new parents are set. */
+	g->pi[p] = pi_of(g, p);
+	for (int w = q;; w = g->parent[w]) {
+		g->pi[w] = pi_of(g, w);
+		ns_list_del(g, w);
+		if (w == out)
+			break;
+	}
 	int w = q, newpar = p, newpred = e;
-	unsigned char newup = g->src[e] == q;
+	int newup = g->src[e] == q;
 	for (;;) {
 		int oldpar = g->parent[w], oldpred = g->pred[w];
-		unsigned char oldup = g->up[w];
-		if (w != out)
-			child_remove(g, oldpar, w);
-		g->parent[w] = newpar;
-		g->pred[w] = newpred;
-		g->up[w] = newup;
-		child_add(g, newpar, w);
+		int oldup = g->up[w];
+		g->nchild[oldpar]--;
+		ns_link(g, w, newpar, newpred, newup);
 		if (w == out)
 			break;
 		newpar = w;
@@ -777,15 +834,23 @@ static void ns_reattach(struct ns *g, int q, int p, int e, int out)
 		newup = !oldup;
 		w = oldpar;
 	}
+	for (w = out;; w = g->parent[w]) { /* out up to q, reversed */
+		ns_sync(g, w);
+		if (w == q)
+			break;
+	}
+	ns_sync(g, p);
+	ns_sync(g, oldtop);
 	long long want =
 		g->src[e] == q ? g->pi[p] - g->cost[e] : g->pi[p] + g->cost[e];
 	long long sigma = want - g->pi[q];
 	size_t top = 0;
-	g->stack[top++] = q;
+	if (g->nchild[q])
+		g->stack[top++] = q;
 	while (top) {
 		int v = g->stack[--top];
 		g->pi[v] += sigma;
-		for (int c = g->child[v]; c >= 0; c = g->next[c])
+		for (int c = g->ichild[v]; c >= 0; c = g->inext[c])
 			g->stack[top++] = c;
 	}
 }
@@ -826,11 +891,18 @@ static void ns_pivot(struct ns *g, size_t e)
 		ns_reattach(g, second, first, (int)e, out);
 }
 
+#ifdef ALLOC_STATS
+static long g_piv;
+#endif
 static void ns_solve(struct ns *g)
 {
 	long long e;
-	while ((e = ns_entering(g)) >= 0)
+	while ((e = ns_entering(g)) >= 0) {
 		ns_pivot(g, (size_t)e);
+#ifdef ALLOC_STATS
+		g_piv++;
+#endif
+	}
 }
 
 /* ---- one item: the transport problem ---- */
@@ -924,84 +996,312 @@ static size_t *net_cols(const struct item_net *n, const struct work *w)
 	return col;
 }
 
-/* The nearest stocked depot of shelter rank s, as a node, or -1. */
-static int nearest_dep(const struct work *w, const size_t *col, size_t s)
+/* A (depot, node) pair of the starting solution: a candidate arc
+ * depot -> shelter while sorting, then a starting flow of q units. */
+struct pair {
+	long long d;
+	int i, v; /* depot node; shelter node, or the sink */
+	long long q;
+	int arc;
+};
+
+static int cmp_pair(const void *a, const void *b)
 {
-	for (size_t k = 0; k < w->nk; k++) {
+	const struct pair *x = a, *y = b;
+	if (x->d != y->d)
+		return x->d < y->d ? -1 : 1;
+	if (x->v != y->v)
+		return x->v < y->v ? -1 : 1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Shelter j's candidate depots: its ARCS_K nearest stocked for the item,
+ * nearest first; returns how many. */
+static size_t candidates(const struct item_net *n, const struct work *w,
+			 const size_t *col, size_t j, struct pair *out)
+{
+	size_t s = n->shel[j], m = 0;
+	for (size_t k = 0; k < w->nk && m < ARCS_K; k++) {
 		size_t dr = w->near[s * w->nk + k];
-		if (dr != SIZE_MAX && col[dr])
-			return (int)col[dr] - 1;
+		if (dr == SIZE_MAX || !col[dr])
+			continue;
+		out[m++] = (struct pair){w->dist[s * w->nd + dr],
+					 (int)col[dr] - 1,
+					 (int)(n->n_dep + j), 0, -1};
 	}
-	return -1;
+	return m;
+}
+
+/* Any shelter still short after the candidates takes from the nearest
+ * depots with stock left, over all depots; then every depot's stock
+ * left goes to the sink.  Appends to f, returns the new count. */
+static size_t greedy_rest(const struct item_net *n, const struct work *w,
+			  long long *left, struct pair *f, size_t nf)
+{
+	for (size_t j = 0; j < n->n_shel; j++) {
+		long long *dem = &left[n->n_dep + j];
+		const int32_t *row = w->dist + n->shel[j] * w->nd;
+		while (*dem > 0) {
+			size_t bi = SIZE_MAX;
+			for (size_t i = 0; i < n->n_dep; i++)
+				if (left[i] > 0 &&
+				    (bi == SIZE_MAX ||
+				     row[n->dep[i]] < row[n->dep[bi]]))
+					bi = i;
+			if (bi == SIZE_MAX)
+				break; /* cannot happen: stock covers demand */
+			long long q = left[bi] < *dem ? left[bi] : *dem;
+			left[bi] -= q;
+			*dem -= q;
+			f[nf++] = (struct pair){row[n->dep[bi]], (int)bi,
+						(int)(n->n_dep + j), q, -1};
+		}
+	}
+	for (size_t i = 0; i < n->n_dep; i++)
+		if (left[i] > 0)
+			f[nf++] = (struct pair){0, (int)i, n->sink, left[i], -1};
+	return nf;
 }
 
 /*
- * The starting tree: each shelter hangs from its nearest stocked depot
- * with its whole demand, each depot from the root by an artificial arc
- * for the difference.  Starting from the all-artificial tree instead
- * costs one pivot per shelter, each moving large subtrees.
+ * The starting flows: least cost first over the candidate pairs (the
+ * shortest pair left takes all it can), then greedy_rest.  Each step
+ * empties a depot or fills a shelter, so the pairs form a forest, and
+ * every node but the sink and the tie's group is balanced.  Hanging
+ * every shelter on its nearest depot instead leaves depots far out of
+ * balance: 4x the pivots at national scale.  On success *fl (length
+ * *nfl) is the caller's to free.
  */
-static int net_start(struct item_net *n, const struct work *w, long long art)
+static int greedy_flows(const struct item_net *n, const struct work *w,
+			const size_t *col, struct pair **fl, size_t *nfl)
+{
+	const struct ns *g = &n->g;
+	int ok = 1;
+	size_t np = 0, nf = 0;
+	long long *left = xcalloc(g->nn, sizeof(long long), &ok);
+	struct pair *p = xcalloc(n->n_shel * ARCS_K, sizeof *p, &ok);
+	struct pair *f = xcalloc(n->n_shel + 2 * n->n_dep, sizeof *f, &ok);
+	if (!ok) {
+		sl_free(left);
+		sl_free(p);
+		sl_free(f);
+		return SL_ENOMEM;
+	}
+	for (size_t v = 0; v < n->n_dep + n->n_shel; v++)
+		left[v] = v < n->n_dep ? g->b[v] : -g->b[v];
+	for (size_t j = 0; j < n->n_shel; j++)
+		if (left[n->n_dep + j] > 0)
+			np += candidates(n, w, col, j, p + np);
+	if (np)
+		qsort(p, np, sizeof *p, cmp_pair);
+	for (size_t k = 0; k < np; k++) {
+		long long *sup = &left[p[k].i], *dem = &left[p[k].v];
+		long long q = *sup < *dem ? *sup : *dem;
+		if (q <= 0)
+			continue;
+		*sup -= q;
+		*dem -= q;
+		f[nf] = p[k];
+		f[nf++].q = q;
+	}
+	*nfl = greedy_rest(n, w, left, f, nf);
+	*fl = f;
+	sl_free(left);
+	sl_free(p);
+	return 0;
+}
+
+/* Real arcs: each shelter's candidate depots (first[j] is the first of
+ * shelter j's), the tie's unit arcs into the group node, every depot's
+ * spare stock into the sink (from *sink_arcs on, in depot order). */
+static int net_arcs(struct item_net *n, const struct work *w,
+		    const size_t *col, const struct tie *tie, size_t *first,
+		    size_t *sink_arcs)
 {
 	struct ns *g = &n->g;
-	int ok = 1, rc = 0;
-	long long *ex = xcalloc(g->nn, sizeof(long long), &ok);
-	int *hang = xcalloc(n->n_shel, sizeof(int), &ok);
-	size_t *col = net_cols(n, w);
-	if (!ok || !col) {
-		rc = SL_ENOMEM;
-		goto out;
+	struct pair c[ARCS_K];
+	int rc = 0;
+	for (size_t j = 0; !rc && j < n->n_shel; j++) {
+		size_t m = candidates(n, w, col, j, c);
+		first[j] = g->na;
+		for (size_t k = 0; !rc && k < m; k++)
+			rc = ns_arc(g, c[k].i, c[k].v, c[k].d, NS_INF);
 	}
-	memcpy(ex, g->b, g->nn * sizeof *ex);
-	for (size_t j = 0; j < n->n_shel; j++) {
-		long long dem = -g->b[n->n_dep + j];
-		hang[j] = dem > 0 ? nearest_dep(w, col, n->shel[j]) : -1;
-		if (hang[j] >= 0) {
-			ex[hang[j]] -= dem;
-			ex[n->n_dep + j] = NS_HUNG;
-		}
-	}
-	rc = ns_start(g, art, ex);
-	n->first_real = g->na;
-	for (size_t j = 0; !rc && j < n->n_shel; j++)
-		if (hang[j] >= 0)
-			rc = ns_hang(
-				g, hang[j], (int)(n->n_dep + j),
-				w->dist[n->shel[j] * w->nd + n->dep[hang[j]]],
-				-g->b[n->n_dep + j]);
-out:
-	sl_free(ex);
-	sl_free(hang);
-	sl_free(col);
+	first[n->n_shel] = g->na;
+	for (size_t t = 0; !rc && t < tie->n; t++)
+		rc = ns_arc(g, n->node_of_s[tie->s[t]], n->group, 0, 1);
+	*sink_arcs = g->na;
+	for (size_t j = 0; !rc && j < n->n_dep; j++)
+		rc = ns_arc(g, (int)j, n->sink, 0, NS_INF);
 	return rc;
 }
 
-/* Real arcs: each shelter's nearest stocked depots, the tie's unit arcs
- * into the group node, every depot's spare stock into the sink. */
-static int net_arcs(struct item_net *n, const struct work *w,
-		    const struct tie *tie)
+/* Gives each starting flow its arc (a candidate arc, or a new one when
+ * greedy_rest went past the candidates) and makes it basic. */
+static int net_flow_arcs(struct item_net *n, const size_t *first,
+			 size_t sink_arcs, struct pair *f, size_t nf)
 {
 	struct ns *g = &n->g;
-	int rc = 0;
-	size_t *col = net_cols(n, w);
-	if (!col)
+	for (size_t k = 0; k < nf; k++) {
+		f[k].arc = -1;
+		if (f[k].v == n->sink) {
+			f[k].arc = (int)(sink_arcs + (size_t)f[k].i);
+		} else {
+			size_t j = (size_t)f[k].v - n->n_dep;
+			for (size_t a = first[j]; a < first[j + 1]; a++)
+				if (g->src[a] == f[k].i)
+					f[k].arc = (int)a;
+		}
+		if (f[k].arc < 0) {
+			if (ns_arc(g, f[k].i, f[k].v, f[k].d, NS_INF))
+				return SL_ENOMEM;
+			f[k].arc = (int)g->na - 1;
+		}
+		g->flow[f[k].arc] = f[k].q;
+		g->basic[f[k].arc] = 1;
+	}
+	return 0;
+}
+
+/* Starting flows at node v: adjacency in CSR form over f[]. */
+struct forest {
+	size_t *end, *adj; /* v's flows: adj[end[v-1] .. end[v]) */
+};
+
+static int forest_init(struct forest *fo, size_t nv, const struct pair *f,
+		       size_t nf)
+{
+	int ok = 1;
+	fo->end = xcalloc(nv + 1, sizeof(size_t), &ok);
+	fo->adj = xcalloc(2 * nf, sizeof(size_t), &ok);
+	if (!ok)
 		return SL_ENOMEM;
-	for (size_t j = 0; !rc && j < n->n_shel; j++) {
-		size_t s = n->shel[j], added = 0;
-		for (size_t k = 0; !rc && k < w->nk && added < ARCS_K; k++) {
-			size_t dr = w->near[s * w->nk + k];
-			if (dr == SIZE_MAX || !col[dr])
+	for (size_t k = 0; k < nf; k++) {
+		fo->end[f[k].i + 1]++;
+		fo->end[f[k].v + 1]++;
+	}
+	for (size_t v = 0; v < nv; v++)
+		fo->end[v + 1] += fo->end[v];
+	for (size_t k = 0; k < nf; k++) {
+		fo->adj[fo->end[f[k].i]++] = k;
+		fo->adj[fo->end[f[k].v]++] = k;
+	}
+	/* end[v] is now where v's flows end: shift so end[v] starts them. */
+	memmove(fo->end + 1, fo->end, nv * sizeof(size_t));
+	fo->end[0] = 0;
+	return 0;
+}
+
+/*
+ * Lists the nodes of the tree of the starting forest that holds r, r
+ * first, parents before children, with the flow above each in via[];
+ * ex[r] gets the tree's imbalance (only the sink's tree has one: rooted
+ * at the sink, the real arcs keep exactly the greedy flows) and the
+ * others NS_HUNG.  Returns the new length of order[].
+ */
+static size_t forest_tree(const struct item_net *n, const struct forest *fo,
+			  const struct pair *f, int r, unsigned char *seen,
+			  long long *ex, int *order, int *via, size_t no)
+{
+	size_t head = no;
+	seen[r] = 1;
+	ex[r] = n->g.b[r];
+	order[no] = r;
+	via[no++] = -1;
+	while (head < no) {
+		int v = order[head++];
+		for (size_t e = fo->end[v]; e < fo->end[v + 1]; e++) {
+			const struct pair *pk = &f[fo->adj[e]];
+			int u = pk->i == v ? pk->v : pk->i;
+			if (seen[u])
 				continue;
-			added++;
-			rc = ns_arc(g, (int)col[dr] - 1, n->node_of_s[s],
-				    w->dist[s * w->nd + dr], NS_INF);
+			seen[u] = 1;
+			ex[r] += n->g.b[u];
+			ex[u] = NS_HUNG;
+			order[no] = u;
+			via[no++] = (int)fo->adj[e];
 		}
 	}
-	for (size_t t = 0; !rc && t < tie->n; t++)
-		rc = ns_arc(g, n->node_of_s[tie->s[t]], n->group, 0, 1);
-	for (size_t j = 0; !rc && j < n->n_dep; j++)
-		rc = ns_arc(g, (int)j, n->sink, 0, NS_INF);
-	sl_free(col);
+	return no;
+}
+
+/* Hangs the listed nodes of the starting forest, parents first. */
+static void net_hang(struct ns *g, const struct pair *f, const int *order,
+		     const int *via, size_t no)
+{
+	for (size_t k = 0; k < no; k++) {
+		if (via[k] < 0)
+			continue; /* a tree's first node: on the root */
+		int v = order[k], a = f[via[k]].arc, up = g->src[a] == v;
+		int p = up ? g->dst[a] : g->src[a];
+		ns_link(g, v, p, a, up);
+		g->pi[v] = g->pi[p] + g->pc[v];
+	}
+	ns_sync_all(g);
+}
+
+struct start {
+	size_t *col, *first;
+	long long *ex;
+	int *order, *via;
+	unsigned char *seen;
+	struct pair *f;
+	struct forest fo;
+};
+
+static void start_free(struct start *st)
+{
+	sl_free(st->col);
+	sl_free(st->first);
+	sl_free(st->ex);
+	sl_free(st->order);
+	sl_free(st->via);
+	sl_free(st->seen);
+	sl_free(st->f);
+	sl_free(st->fo.end);
+	sl_free(st->fo.adj);
+}
+
+/*
+ * The starting basis: the greedy flows as a forest, each tree hung from
+ * the root by an artificial arc of cost art (big M), then the real arcs.
+ * Arcs below n->first_real are the artificial ones.
+ */
+static int net_start(struct item_net *n, const struct work *w,
+		     const struct tie *tie, long long art)
+{
+	struct ns *g = &n->g;
+	struct start st;
+	size_t nf = 0, no = 0, nv = g->nn - 1, sink_arcs = 0;
+	int ok = 1, rc;
+	memset(&st, 0, sizeof st);
+	st.col = net_cols(n, w);
+	st.first = xcalloc(n->n_shel + 1, sizeof(size_t), &ok);
+	st.ex = xcalloc(g->nn, sizeof(long long), &ok);
+	st.order = xcalloc(g->nn, sizeof(int), &ok);
+	st.via = xcalloc(g->nn, sizeof(int), &ok);
+	st.seen = xcalloc(g->nn, 1, &ok);
+	rc = ok && st.col ? greedy_flows(n, w, st.col, &st.f, &nf) : SL_ENOMEM;
+	if (!rc)
+		rc = forest_init(&st.fo, nv, st.f, nf);
+	if (!rc) {
+		no = forest_tree(n, &st.fo, st.f, n->sink, st.seen, st.ex,
+				 st.order, st.via, no);
+		for (size_t r = 0; r < nv; r++)
+			if (!st.seen[r])
+				no = forest_tree(n, &st.fo, st.f, (int)r,
+						 st.seen, st.ex, st.order,
+						 st.via, no);
+		rc = ns_start(g, art, st.ex);
+	}
+	n->first_real = g->na;
+	if (!rc)
+		rc = net_arcs(n, w, st.col, tie, st.first, &sink_arcs);
+	if (!rc)
+		rc = net_flow_arcs(n, st.first, sink_arcs, st.f, nf);
+	if (!rc)
+		net_hang(g, st.f, st.order, st.via, no);
+	start_free(&st);
 	return rc;
 }
 
@@ -1015,17 +1315,22 @@ static long long net_price_all(struct item_net *n, const struct work *w)
 	for (size_t j = 0; j < n->n_shel; j++) {
 		int v = (int)(n->n_dep + j);
 		const int32_t *row = w->dist + n->shel[j] * w->nd;
-		long long best = 0;
-		size_t bd = 0;
+		long long best[PRICE_M], pv = pi_of(g, v);
+		size_t bd[PRICE_M], m = 0;
 		for (size_t i = 0; i < n->n_dep; i++) {
-			long long rc = row[n->dep[i]] + g->pi[i] - g->pi[v];
-			if (rc < best) {
-				best = rc;
-				bd = i;
+			long long rc = row[n->dep[i]] + pi_of(g, (int)i) - pv;
+			if (rc >= 0 || (m == PRICE_M && rc >= best[m - 1]))
+				continue;
+			size_t k = m < PRICE_M ? m++ : m - 1;
+			for (; k > 0 && best[k - 1] > rc; k--) {
+				best[k] = best[k - 1];
+				bd[k] = bd[k - 1];
 			}
+			best[k] = rc;
+			bd[k] = i;
 		}
-		if (best < 0) {
-			if (ns_arc(g, (int)bd, v, row[n->dep[bd]], NS_INF))
+		for (size_t k = 0; k < m; k++) {
+			if (ns_arc(g, (int)bd[k], v, row[n->dep[bd[k]]], NS_INF))
 				return SL_ENOMEM;
 			added++;
 		}
@@ -1038,13 +1343,17 @@ static int net_solve(struct item_net *n, const struct work *w,
 {
 	int rc = net_nodes(n, w, tie);
 	if (!rc)
-		rc = net_start(n, w, (max_dist(w) + 1) * (long long)n->g.nn);
-	if (!rc)
-		rc = net_arcs(n, w, tie);
+		rc = net_start(n, w, tie,
+			       (max_dist(w) + 1) * (long long)n->g.nn);
 	long long added = 1;
 	while (!rc && added > 0) {
 		ns_solve(&n->g);
 		added = net_price_all(n, w);
+#ifdef ALLOC_STATS
+		fprintf(stderr, "item %zu: %ld pivots, %lld added, %zu arcs\n",
+			n->item, g_piv, added, n->g.na);
+		g_piv = 0;
+#endif
 		if (added < 0)
 			rc = (int)added;
 	}

@@ -6,8 +6,8 @@
  * the same model (tests/unit/alloc_glpk.h) it runs on the same instance:
  * our time as a ratio of GLPK's, and the objective gap.
  *
- * usage: bench_alloc [kashiwazaki|kumamoto|national|all|kashiwazaki-1|small]
- *                    [glpk]
+ * usage: bench_alloc [kashiwazaki|kumamoto|national|all|kashiwazaki-1|small|
+ *                     national-1|national-5k] [glpk]
  *   "all" is the three event scales; "glpk" also runs the reference on
  *   the instances named (it needs minutes to hours past ~100 shelters).
  */
@@ -34,6 +34,11 @@ static const struct scale scales[] = {
 	 * Kashiwazaki event with one item (the full one ran > 39 min). */
 	{"kashiwazaki-1", 82, 1, 5, 37.37, 138.56, 0.12},
 	{"small", 20, 3, 3, 37.37, 138.56, 0.12},
+	/* Quicker national-like runs while developing: one item at full
+	 * scale (the per-item cost), and a tenth of the shelters and depots
+	 * with every item. */
+	{"national-1", 50000, 1, 500, 0, 0, 0},
+	{"national-5k", 5000, 20, 50, 0, 0, 0},
 };
 
 /* Population centres for the national scale: shelters and depots
@@ -212,7 +217,7 @@ static int run(const struct scale *sc, int glpk)
 	struct world w;
 	struct alloc_plan *p;
 	sl_error err;
-	long long need = 0, sent = 0;
+	long long need = 0, sent = 0, unit_m = 0;
 	make_world(&w, sc, 20070716);
 	double t0 = now_s();
 	if (alloc_run(&w.in, &p, &err)) {
@@ -223,11 +228,13 @@ static int run(const struct scale *sc, int glpk)
 	for (size_t k = 0; k < w.in.n_needs; k++)
 		need += w.needs[k].qty;
 	for (size_t k = 0; k < p->n_lines; k++)
-		sent += p->lines[k].qty;
+		sent += p->lines[k].qty,
+		unit_m += p->lines[k].qty * p->lines[k].distance_m;
+	/* The exact unit-metres total shows a changed optimum at a glance. */
 	printf("%-12s %6zu shelters %2zu items %3zu depots: %8.3f s, %zu lines, "
-	       "%.1f %% of need filled, %.4g unit-km\n",
+	       "%.1f %% of need filled, %lld unit-m\n",
 	       sc->name, sc->shelters, sc->items, sc->depots, t, p->n_lines,
-	       100.0 * (double)sent / (double)need, p->transport_unit_km);
+	       100.0 * (double)sent / (double)need, unit_m);
 	if (glpk) {
 		double gs, rg, tg;
 		compare_glpk(&w, p, &gs, &rg, &tg);
