@@ -184,6 +184,21 @@ static int post(hq_store *st, const catalog *items,
 	return exec_stmt(db, s, "stock ledger", err);
 }
 
+int stock_post_in(hq_store *st, const catalog *items,
+		  const struct stock_change *changes, size_t n, time_t now,
+		  sl_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = post(st, items, &changes[i], now, err);
+		if (rc != 0) {
+			if (changes[i].ref)
+				sl_error_prefix(err, "%s", changes[i].ref);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int stock_post(hq_store *st, const catalog *items,
 	       const struct stock_change *changes, size_t n, time_t now,
 	       sl_error *err)
@@ -191,13 +206,9 @@ int stock_post(hq_store *st, const catalog *items,
 	int rc = store_begin(st, err);
 	if (rc != 0)
 		return rc;
-	for (size_t i = 0; i < n; i++) {
-		if ((rc = post(st, items, &changes[i], now, err)) != 0) {
-			if (changes[i].ref)
-				sl_error_prefix(err, "%s", changes[i].ref);
-			store_rollback(st);
-			return rc;
-		}
+	if ((rc = stock_post_in(st, items, changes, n, now, err)) != 0) {
+		store_rollback(st);
+		return rc;
 	}
 	return store_commit(st, err);
 }

@@ -24,6 +24,7 @@ struct hq_config {
 	struct conf_common common;
 	long long batch_max;      /* messages per ingest transaction */
 	long long batch_wait_ms;  /* how long a batch may wait to fill */
+	long long ack_interval_ms; /* least time between two acks to one shelter */
 	long long session_expiry_s;
 	long long stale_after_s;
 	char *client_id;     /* NULL: sl-hq-<municipality> */
@@ -136,6 +137,11 @@ int vehicle_add(hq_store *st, const struct vehicle *v, sl_error *err);
 int stock_post(hq_store *st, const catalog *items,
 	       const struct stock_change *changes, size_t n, time_t now,
 	       sl_error *err);
+/* The same inside the caller's transaction (which it must roll back on
+ * error): for changes that go with other writes, such as a dispatch. */
+int stock_post_in(hq_store *st, const catalog *items,
+		  const struct stock_change *changes, size_t n, time_t now,
+		  sl_error *err);
 int stock_on_hand(hq_store *st, const char *depot_id, const char *item,
 		  long long *qty, sl_error *err);
 
@@ -275,6 +281,10 @@ int ingest_run(const struct hq_config *cfg, sl_error *err);
 
 enum view_format { VIEW_TABLE, VIEW_CSV, VIEW_JSON, VIEW_GEOJSON };
 int view_format_parse(const char *name, enum view_format *out);
+/* stockcmd.c, for every command: who is making a change (the login
+ * name); --format's value (NULL: table), 2 with a message if bad. */
+const char *hq_login_name(void);
+int hq_format_arg(const char *name, enum view_format *fmt);
 
 /* A column: key in each row object ("groups.elderly" reaches into a
  * nested object), table header, table width (0: last, unpadded). */
@@ -574,5 +584,96 @@ void alloc_plan_free(struct alloc_plan *p);
 const char *alloc_urgency_name(enum alloc_urgency u);
 /* The transport cost of one unit: great-circle metres, rounded. */
 long long alloc_distance_m(double lat1, double lon1, double lat2, double lon2);
+
+/* ---- plan.c: allocation and dispatch plans ---- */
+
+struct plan_shelter {
+	const char *id, *name, *municipality; /* name may be NULL */
+	double lat, lon;		      /* NAN: unknown */
+};
+struct plan_need {
+	size_t shelter; /* index into plan_input.shelters */
+	size_t item;	/* index into the catalogue (catalog_at) */
+	enum alloc_urgency urgency;
+	long long qty;
+};
+/* Nothing is copied: the result points into these arrays. */
+struct plan_input {
+	const catalog *items;
+	const struct depot *depots;
+	size_t n_depots;
+	const long long *stock; /* [n_depots][catalog_count(items)] */
+	const struct vehicle *vehicles; /* any depot's, in any order */
+	size_t n_vehicles;
+	const struct plan_shelter *shelters;
+	size_t n_shelters;
+	const struct plan_need *needs;
+	size_t n_needs;
+};
+struct plan_work;
+struct plan_result {
+	struct alloc_plan *alloc;
+	struct route_plan **routes; /* [n_routes = n_depots]; NULL: ships
+				       nothing */
+	size_t n_routes;
+	double route_km; /* all trips */
+	/* what alloc and routes point into; owned here */
+	struct plan_work *work;
+	struct alloc_item *alloc_items;
+	struct alloc_depot *alloc_depots;
+	struct alloc_shelter *alloc_shelters;
+	struct alloc_need *alloc_needs;
+};
+/* Allocates (alloc_run) and packs and orders each depot's trips
+ * (route_plan_build).  Returns 0 and *out (the caller owns it:
+ * plan_result_free) or alloc's and route's errors; *out is NULL then. */
+int plan_compute(const struct plan_input *in, struct plan_result **out,
+		 sl_error *err);
+void plan_result_free(struct plan_result *r);
+
+struct plan_opts {
+	time_t now;
+	double horizon_h;       /* recorded with the plan */
+	const char *who;        /* who made it */
+	const char *sheets_dir; /* pick and stop lists written here, or NULL */
+};
+/*
+ * Plans the need rows (estimate_needs's: shelter_id, item, urgency,
+ * needed) against the stock on hand and the vehicles, and stores a draft
+ * plan with its fills and one dispatch order per truck stop, in one
+ * transaction; plan_id receives its id.  Nothing is written on error.
+ */
+int plan_create(hq_store *st, const catalog *items, const json_t *needs,
+		const struct plan_opts *o, char plan_id[32], sl_error *err);
+/* A plan's fills (needed, allocated, ratio, shipped, why), or all plans.
+ * The caller owns *rows. */
+int plan_rows(hq_store *st, const char *plan_id, json_t **rows,
+	      sl_error *err);
+int plan_list(hq_store *st, json_t **rows, sl_error *err);
+
+/* plancmd.c: argv[0] is plan, plans or dispatch; returns the exit
+ * status. */
+int plancmd_main(const struct hq_config *cfg, int argc, char **argv);
+
+/* ---- dispatch.c: approving plans, sending orders, reconciling ---- */
+
+/* Takes every order's goods out of its depot's stock (ledger ref = the
+ * dispatch id) and marks the plan approved, in one transaction; refused
+ * whole (SL_EINVAL) when the plan is not a draft or a depot no longer
+ * holds enough; SL_ENOTFOUND for an unknown plan. */
+int dispatch_approve(hq_store *st, const catalog *items, const char *plan_id,
+		     const char *who, time_t now, sl_error *err);
+/* Publishes the approved orders not yet acknowledged by the broker (of
+ * one plan, or all when plan_id is NULL), QoS 1 on each shelter's
+ * dispatch topic, marking each sent on its PUBACK.  *sent and *pending
+ * count them; SL_ENET when some remain after timeout_s (run it again). */
+int dispatch_send(const struct hq_config *cfg, hq_store *st,
+		  const char *plan_id, int timeout_s, size_t *sent,
+		  size_t *pending, sl_error *err);
+/* Per order line: sent, delivered (receipts add up), difference and
+ * status (not sent, in transit, delivered, short, over), then received
+ * goods no order listed ("not ordered").  The caller owns *rows. */
+int dispatch_status(hq_store *st, const char *plan_id, json_t **rows,
+		    sl_error *err);
 
 #endif

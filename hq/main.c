@@ -20,6 +20,9 @@ static const struct conf_option hq_options[] = {
 	{ "batch_wait_ms", CONF_INT, "20", 0, 10000, 0,
 	  offsetof(struct hq_config, batch_wait_ms),
 	  "how long a batch waits for more messages" },
+	{ "ack_interval_ms", CONF_INT, "250", 0, 10000, 0,
+	  offsetof(struct hq_config, ack_interval_ms),
+	  "least time between two acknowledgements to one shelter (latest value)" },
 	{ "session_expiry_s", CONF_INT, "604800", 0, 4294967295LL, 0,
 	  offsetof(struct hq_config, session_expiry_s),
 	  "how long the broker keeps hq's queue while hq is away (MQTT 5)" },
@@ -87,6 +90,16 @@ static void usage(FILE *out)
 		"  estimate [--horizon 24h|3d|...] [--format table|csv|json]\n"
 		"                               needs per shelter and item: norms x\n"
 		"                               headcount - stock, or the request\n"
+		"  plan [--horizon 24h|3d] [--sheets DIR] [--format ...]\n"
+		"                               a draft plan: who gets what from where,\n"
+		"                               and each truck's pick and stop lists\n"
+		"  plan show PLAN, plans        a plan's lines and why; every plan\n"
+		"  dispatch approve PLAN [--who NAME] [--timeout S]\n"
+		"                               take the goods out of stock and send\n"
+		"                               each shelter its dispatch orders\n"
+		"  dispatch send [PLAN]         send orders the broker has not taken yet\n"
+		"  dispatch status [PLAN] [--format ...]\n"
+		"                               sent against delivered, per order line\n"
 		"\n"
 		"options:\n"
 		"  -c FILE   configuration file (default /etc/shelterlink/hq.conf)\n"
@@ -321,16 +334,19 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "depot") == 0 || strcmp(cmd, "depots") == 0 ||
 		   strcmp(cmd, "vehicle") == 0 || strcmp(cmd, "stock") == 0) {
 		rc = stockcmd_main(&cfg, argc - cmd_at, argv + cmd_at);
+	} else if (strcmp(cmd, "plan") == 0 || strcmp(cmd, "plans") == 0 ||
+		   strcmp(cmd, "dispatch") == 0) {
+		rc = plancmd_main(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "feed") == 0) {
 		rc = cmd_feed(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "timeline") == 0) {
 		rc = cmd_timeline(&cfg, argc - cmd_at, argv + cmd_at);
+	} else if (strcmp(cmd, "import-shelters") == 0) {
+		rc = shelterimport_main(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "norms") == 0) {
 		rc = norms_main(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "estimate") == 0) {
 		rc = estimate_main(&cfg, argc - cmd_at, argv + cmd_at);
-	} else if (strcmp(cmd, "import-shelters") == 0) {
-		rc = shelterimport_main(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "open") == 0 || strcmp(cmd, "close") == 0) {
 		rc = cmd_operator(&cfg, argc - cmd_at, argv + cmd_at);
 	} else {

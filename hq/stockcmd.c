@@ -92,23 +92,28 @@ static int number(const char *what, const char *text, double lo, double hi,
 	return 0;
 }
 
-static const char *login_name(void)
+const char *hq_login_name(void)
 {
 	const struct passwd *pw = getpwuid(getuid());
 	const char *user = getenv("USER");
 	return pw ? pw->pw_name : user ? user : "unknown";
 }
 
-static int format_of(const struct opts *o, enum view_format *fmt)
+int hq_format_arg(const char *name, enum view_format *fmt)
 {
 	*fmt = VIEW_TABLE;
-	if (o->format && view_format_parse(o->format, fmt) != 0) {
+	if (name && view_format_parse(name, fmt) != 0) {
 		fprintf(stderr, "hq: --format: '%s' is not table, csv, json or "
 				"geojson\n",
-			o->format);
+			name);
 		return 2;
 	}
 	return 0;
+}
+
+static int format_of(const struct opts *o, enum view_format *fmt)
+{
+	return hq_format_arg(o->format, fmt);
 }
 
 static int show(json_t *rows, const struct view_column *cols, size_t n,
@@ -187,7 +192,7 @@ static int adjust(hq_store *st, const catalog *items, int argc, char **argv,
 		return 2;
 	}
 	struct stock_change c = { argv[2], argv[3], o.why,
-				  o.who ? o.who : login_name(), NULL, delta };
+				  o.who ? o.who : hq_login_name(), NULL, delta };
 	if ((rc = stock_post(st, items, &c, 1, time(NULL), err)) != 0)
 		return rc;
 	long long now;

@@ -134,6 +134,65 @@ static const char *const migrations[] = {
 	"  ref TEXT"
 	");"
 	"CREATE INDEX stock_ledger_item ON stock_ledger (depot_id, item);",
+	/* 4: plans, the dispatch orders they make, and what shelters got */
+	"CREATE TABLE plans ("
+	"  plan_id TEXT PRIMARY KEY,"
+	"  created_at INTEGER NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  horizon_h REAL NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('draft','approved')),"
+	"  approved_at INTEGER,"
+	"  approved_by TEXT,"
+	"  transport_unit_km REAL NOT NULL,"
+	"  route_km REAL NOT NULL"
+	") WITHOUT ROWID;"
+	/* one row per need line the plan served: the plan's explanation */
+	"CREATE TABLE plan_fills ("
+	"  plan_id TEXT NOT NULL REFERENCES plans(plan_id),"
+	"  shelter_id TEXT NOT NULL,"
+	"  item TEXT NOT NULL,"
+	"  urgency TEXT NOT NULL,"
+	"  needed INTEGER NOT NULL,"
+	"  allocated INTEGER NOT NULL,"
+	"  ratio REAL NOT NULL,"
+	"  why TEXT NOT NULL,"
+	"  PRIMARY KEY (plan_id, shelter_id, item, urgency)"
+	") WITHOUT ROWID;"
+	/* one order per truck stop; payload is the message as published */
+	"CREATE TABLE dispatches ("
+	"  dispatch_id TEXT PRIMARY KEY,"
+	"  plan_id TEXT NOT NULL REFERENCES plans(plan_id),"
+	"  shelter_id TEXT NOT NULL,"
+	"  municipality TEXT NOT NULL,"
+	"  depot_id TEXT NOT NULL,"
+	"  vehicle_id TEXT NOT NULL,"
+	"  trip INTEGER NOT NULL,"
+	"  stop INTEGER NOT NULL,"
+	"  payload TEXT NOT NULL,"
+	"  sent_at INTEGER"
+	") WITHOUT ROWID;"
+	"CREATE INDEX dispatches_plan ON dispatches (plan_id);"
+	"CREATE INDEX dispatches_shelter ON dispatches (shelter_id);"
+	"CREATE TABLE dispatch_lines ("
+	"  dispatch_id TEXT NOT NULL REFERENCES dispatches(dispatch_id),"
+	"  item TEXT NOT NULL,"
+	"  qty INTEGER NOT NULL CHECK (qty > 0),"
+	"  PRIMARY KEY (dispatch_id, item)"
+	") WITHOUT ROWID;"
+	/* Goods that reached a shelter, from its receipts: the other end of
+	 * the depot ledger's dispatch rows.  A receipt naming an order HQ
+	 * does not know is kept too: hq dispatch status lists it. */
+	"CREATE TABLE shelter_ledger ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  shelter_id TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  dispatch_id TEXT NOT NULL,"
+	"  item TEXT NOT NULL,"
+	"  qty INTEGER NOT NULL CHECK (qty >= 0),"
+	"  UNIQUE (shelter_id, seq, item)"
+	");"
+	"CREATE INDEX shelter_ledger_dispatch ON shelter_ledger (dispatch_id);",
 };
 
 enum stmt_id {
@@ -152,6 +211,7 @@ enum stmt_id {
 	ST_MAX_STATUS_SEQ,
 	ST_SET_OPERATOR,
 	ST_ADOPT_REGISTERED,
+	ST_RECEIPT_LINE,
 	ST_COUNT
 };
 
@@ -204,6 +264,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" last_seen) SELECT shelter_id, municipality, name, ?2, 0"
 		" FROM registry WHERE shelter_id = ?1"
 		" ON CONFLICT (shelter_id) DO NOTHING",
+	[ST_RECEIPT_LINE] =
+		"INSERT INTO shelter_ledger (at, shelter_id, seq, dispatch_id,"
+		" item, qty) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
 struct hq_store {
@@ -438,6 +501,30 @@ static int note_report(hq_store *st, const json_t *msg, time_t now,
 	return run(st, ST_SET_REPORTED, err);
 }
 
+/* What arrived enters the shelter's ledger, line by line, so that a
+ * dispatch can be reconciled against it (hq dispatch status). */
+static int store_receipt(hq_store *st, const json_t *msg, time_t now,
+			 sl_error *err)
+{
+	sqlite3_stmt *s = st->st[ST_RECEIPT_LINE];
+	size_t i;
+	const json_t *line;
+	json_array_foreach(json_object_get(msg, "lines"), i, line) {
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+		bind_text(s, 2, get_str(msg, "shelter_id"));
+		sqlite3_bind_int64(s, 3, json_integer_value(
+						 json_object_get(msg, "seq")));
+		bind_text(s, 4, get_str(msg, "dispatch_id"));
+		bind_text(s, 5, get_str(line, "item"));
+		sqlite3_bind_int64(s, 6, json_integer_value(
+						 json_object_get(line, "qty")));
+		int rc = run(st, ST_RECEIPT_LINE, err);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int store_sequenced(hq_store *st, enum topic_kind kind,
 			   const json_t *msg, time_t now,
 			   enum store_result *result, sl_error *err)
@@ -461,6 +548,8 @@ static int store_sequenced(hq_store *st, enum topic_kind kind,
 		return 0;
 	}
 	*result = STORE_NEW;
+	if (kind == TOPIC_RECEIPT && (rc = store_receipt(st, msg, now, err)))
+		return rc;
 	if (kind == TOPIC_STATUS) {
 		if ((rc = store_headcount(st, msg, err)) != 0 ||
 		    (rc = store_needs(st, msg, err)) != 0 ||
