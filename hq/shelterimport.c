@@ -742,6 +742,17 @@ static void bad_row(struct import *im, const sl_error *why)
 		im->o->on_bad(why, im->o->arg);
 }
 
+/* A line break inside a quoted cell becomes LF, so that the registry
+ * does not depend on whether the file's lines end in CR LF. */
+static void unix_breaks(char *s)
+{
+	char *w = s;
+	for (; *s; s++)
+		if (!(s[0] == '\r' && s[1] == '\n'))
+			*w++ = *s;
+	*w = '\0';
+}
+
 static int on_row(int line, int n, char **cells, void *arg, sl_error *err)
 {
 	struct import *im = arg;
@@ -752,8 +763,10 @@ static int on_row(int line, int n, char **cells, void *arg, sl_error *err)
 	im->line = line;
 	if (!im->have_header)
 		return read_header(im, n, cells, err);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		unix_breaks(cells[i]);
 		empty &= *csvfile_normalize(cells[i], 0) == '\0';
+	}
 	if (empty)
 		return 0; /* spreadsheets write rows of empty cells */
 	im->res->rows++;
