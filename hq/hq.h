@@ -43,6 +43,7 @@ struct hq_config {
  * The caller owns it (catalog_free). */
 catalog *hq_load_items(const struct hq_config *cfg, sl_error *err);
 
+
 /* argv[0] is depot, depots, vehicle or stock; returns the exit status. */
 int stockcmd_main(const struct hq_config *cfg, int argc, char **argv);
 
@@ -285,6 +286,14 @@ int view_format_parse(const char *name, enum view_format *out);
  * name); --format's value (NULL: table), 2 with a message if bad. */
 const char *hq_login_name(void);
 int hq_format_arg(const char *name, enum view_format *fmt);
+/* Posts a stock file (CSV with a header: depot, item, qty and optional
+ * why; UTF-8, BOM or CP932) as ledger changes with ref FILE:LINE, all in
+ * one transaction: a bad row anywhere (named FILE:LINE and the rule)
+ * posts nothing.  why is the reason of rows without one; *rows counts
+ * the changes posted. */
+int stock_import(hq_store *st, const catalog *items, const char *path,
+		 const char *why, const char *who, time_t now, size_t *rows,
+		 sl_error *err);
 
 /* A column: key in each row object ("groups.elderly" reaches into a
  * nested object), table header, table width (0: last, unpadded). */

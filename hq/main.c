@@ -82,6 +82,8 @@ static void usage(FILE *out)
 		"  stock [--depot DEPOT] [--format ...]   stock on hand\n"
 		"  stock adjust DEPOT ITEM [+-]QTY --why TEXT [--who NAME]\n"
 		"  stock ledger [--limit N] [--format ...]  who changed what, why\n"
+		"  stock import FILE.csv [--why TEXT]  depot,item,qty[,why] rows,\n"
+		"                               all or none\n"
 		"  timeline [--format table|csv|json]  people and shelters per report time\n"
 		"  norms [--format table|csv|json]  needs norms and their sources\n"
 		"  norms set ITEM GROUP QTY --source TEXT [--per day|stay] [--note TEXT]\n"

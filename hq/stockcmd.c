@@ -6,6 +6,7 @@
  *   hq stock [--depot DEPOT] [--format ...]
  *   hq stock adjust DEPOT ITEM [+-]QTY --why TEXT [--who NAME]
  *   hq stock ledger [--limit N] [--format ...]
+ *   hq stock import FILE.csv [--why TEXT] [--who NAME]
  * Every change goes through depot.c, so the same rules hold for a
  * console.  Who made a change defaults to the login name.
  */
@@ -17,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "csvfile.h"
 #include "hq.h"
+#include "mem.h"
 
 /* Shared with main.c's commands: the catalogue names items. */
 catalog *hq_load_items(const struct hq_config *cfg, sl_error *err)
@@ -122,6 +125,142 @@ static int show(json_t *rows, const struct view_column *cols, size_t n,
 	int rc = view_render(rows, cols, n, fmt, stdout, err);
 	json_decref(rows);
 	return rc;
+}
+
+/* ---- hq stock import ---- */
+
+/* Columns of a stock file, by header (English or Japanese). */
+enum stock_col { SC_DEPOT, SC_ITEM, SC_QTY, SC_WHY, SC_N };
+static const char *const stock_headers[SC_N][3] = {
+	[SC_DEPOT] = { "depot", "depot_id", "拠点" },
+	[SC_ITEM] = { "item", "item_code", "品目" },
+	[SC_QTY] = { "qty", "quantity", "数量" },
+	[SC_WHY] = { "why", "reason", "理由" },
+};
+
+struct stock_file {
+	const char *path, *why, *who;
+	int col[SC_N];
+	struct stock_change *changes;
+	char **strings; /* what changes point into; each sl_free'd */
+	size_t n, nstrings;
+};
+
+static char *keep(struct stock_file *f, const char *text)
+{
+	char *copy = sl_strdup(text);
+	if (copy)
+		f->strings[f->nstrings++] = copy;
+	return copy;
+}
+
+static int stock_header(struct stock_file *f, int line, int n, char **cells,
+			sl_error *err)
+{
+	for (int c = 0; c < SC_N; c++)
+		f->col[c] = -1;
+	for (int i = 0; i < n; i++) {
+		const char *h = csvfile_normalize(cells[i], 1);
+		for (int c = 0; c < SC_N; c++)
+			for (int k = 0; k < 3; k++)
+				if (strcmp(h, stock_headers[c][k]) == 0)
+					f->col[c] = i;
+	}
+	for (int c = 0; c < SC_WHY; c++)
+		if (f->col[c] < 0)
+			return sl_error_set(err, SL_EINVAL,
+					    "%s:%d: no column '%s' (the header "
+					    "needs depot, item and qty; why is "
+					    "optional)",
+					    f->path, line, stock_headers[c][0]);
+	return 0;
+}
+
+static int stock_row(int line, int n, char **cells, void *arg, sl_error *err)
+{
+	struct stock_file *f = arg;
+	const char *v[SC_N] = { 0 };
+	char ref[4200];
+	if (f->n == 0 && f->col[SC_DEPOT] == -2)
+		return stock_header(f, line, n, cells, err);
+	for (int c = 0; c < SC_N; c++)
+		if (f->col[c] >= 0)
+			v[c] = f->col[c] < n
+				       ? csvfile_normalize(cells[f->col[c]], 1)
+				       : "";
+	char *end;
+	errno = 0;
+	long long qty = strtoll(v[SC_QTY], &end, 10);
+	if (errno || end == v[SC_QTY] || *end)
+		return sl_error_set(err, SL_EINVAL,
+				    "%s:%d: column 'qty': '%s' is not a whole "
+				    "number of units (+ in, - out)",
+				    f->path, line, v[SC_QTY]);
+	snprintf(ref, sizeof(ref), "%s:%d", f->path, line);
+	struct stock_change *c = &f->changes[f->n];
+	if ((c->depot_id = keep(f, v[SC_DEPOT])) == NULL ||
+	    (c->item = keep(f, v[SC_ITEM])) == NULL ||
+	    (c->why = keep(f, v[SC_WHY] && *v[SC_WHY] ? v[SC_WHY]
+							: f->why)) == NULL ||
+	    (c->ref = keep(f, ref)) == NULL)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	c->who = f->who;
+	c->delta = qty;
+	f->n++;
+	return 0;
+}
+
+int stock_import(hq_store *st, const catalog *items, const char *path,
+		 const char *why, const char *who, time_t now, size_t *rows,
+		 sl_error *err)
+{
+	struct stock_file f = { path, why, who, { -2 }, NULL, NULL, 0, 0 };
+	unsigned char *data = NULL;
+	size_t len;
+	int rc = csvfile_read(path, &data, &len, err);
+	*rows = 0;
+	if (rc != 0)
+		return rc;
+	f.changes = sl_calloc(CSVFILE_MAX_ROWS + 1, sizeof(*f.changes));
+	f.strings = sl_calloc(4 * (CSVFILE_MAX_ROWS + 1), sizeof(*f.strings));
+	if (f.changes == NULL || f.strings == NULL)
+		rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = csvfile_parse(path, data, len, stock_row, &f, err);
+	if (rc == 0 && f.n == 0)
+		rc = sl_error_set(err, SL_EINVAL, "%s: no stock rows", path);
+	/* one transaction: a bad row anywhere leaves the ledger as it was */
+	if (rc == 0 && (rc = stock_post(st, items, f.changes, f.n, now, err)) == 0)
+		*rows = f.n;
+	for (size_t i = 0; i < f.nstrings; i++)
+		sl_free(f.strings[i]);
+	sl_free(f.strings);
+	sl_free(f.changes);
+	sl_free(data);
+	return rc;
+}
+
+static int import_cmd(hq_store *st, const catalog *items, int argc,
+		      char **argv, sl_error *err)
+{
+	struct opts o;
+	size_t n;
+	char why[4200];
+	int rc;
+	if (argc < 3) {
+		fprintf(stderr, "hq stock import: use hq stock import FILE.csv "
+				"[--why TEXT] [--who NAME]\n");
+		return 2;
+	}
+	if ((rc = parse_opts("stock import", argc - 3, argv + 3, &o)) != 0)
+		return rc;
+	snprintf(why, sizeof(why), "%s", o.why ? o.why : "stock import");
+	if ((rc = stock_import(st, items, argv[2], why,
+			       o.who ? o.who : hq_login_name(), time(NULL), &n,
+			       err)) != 0)
+		return rc;
+	printf("%s: %zu stock changes posted\n", argv[2], n);
+	return 0;
 }
 
 static int depot_cmd(hq_store *st, int argc, char **argv, sl_error *err)
@@ -229,6 +368,8 @@ static int stock_cmd(hq_store *st, const catalog *items, int argc,
 	int rc;
 	if (argc > 1 && strcmp(argv[1], "adjust") == 0)
 		return adjust(st, items, argc, argv, err);
+	if (argc > 1 && strcmp(argv[1], "import") == 0)
+		return import_cmd(st, items, argc, argv, err);
 	int ledger = argc > 1 && strcmp(argv[1], "ledger") == 0;
 	if ((rc = parse_opts("stock", argc - 1 - ledger, argv + 1 + ledger,
 			     &o)) != 0 ||

@@ -66,4 +66,26 @@ check "hq depots shows each depot's vehicles and capacity" \
 	  "[('NANAO-1', 1, 2000.0), ('WAKURA', 0, 0)]" ]
 check "depots as GeoJSON" \
 	[ "$(hqc depots --format geojson | json "len(d['features'])")" = 2 ]
+# hq stock import: a file of rows, all or none, each row's ref its line
+printf 'depot,item,qty,why\r\nWAKURA,blanket,200,自衛隊より\r\nNANAO-1,water_drinking,-50,\r\n' >"$T/stock.csv"
+check "hq stock import posts every row" \
+	[ "$(hqc stock import "$T/stock.csv" --why 棚卸し)" = "$T/stock.csv: 2 stock changes posted" ]
+check "each imported row is referenced by file and line, with its reason or the default" \
+	[ "$(sql "SELECT group_concat(ref || ' ' || reason, '|') FROM stock_ledger WHERE ref LIKE '%stock.csv:%'")" = \
+	  "$T/stock.csv:2 自衛隊より|$T/stock.csv:3 棚卸し" ]
+printf '拠点,品目,数量\nWAKURA,blanket,5\n' | iconv -f UTF-8 -t CP932 >"$T/stock-sjis.csv"
+check "a Shift_JIS file with Japanese headers imports" \
+	[ "$(hqc stock import "$T/stock-sjis.csv" --why 搬入)" = "$T/stock-sjis.csv: 1 stock changes posted" ]
+printf 'depot,item,qty\nWAKURA,blanket,1\nWAKURA,blanket,2x\n' >"$T/bad1.csv"
+check "a bad quantity names file, line and column, and posts nothing" \
+	refused "bad1.csv:3: column 'qty': '2x' is not a whole number" stock import "$T/bad1.csv"
+printf 'depot,item,qty\nWAKURA,blanket,1\nWAKURA,gold,2\n' >"$T/bad2.csv"
+check "an unknown item names its line, and posts nothing" \
+	refused "bad2.csv:3: item 'gold' is not in the item catalogue" stock import "$T/bad2.csv"
+printf 'depot,item,qty\nWAKURA,blanket,1\nNANAO-1,water_drinking,-100000\n' >"$T/bad3.csv"
+check "a row taking stock below zero refuses the whole file" \
+	refused "bad3.csv:3: NANAO-1 holds" stock import "$T/bad3.csv"
+printf 'depot,qty\nWAKURA,1\n' >"$T/bad4.csv"
+check "a header without an item column is refused" \
+	refused "no column 'item'" stock import "$T/bad4.csv"
 done_testing
