@@ -8,10 +8,12 @@
  * Not here: applying the norms to headcounts (estimate.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hq.h"
 
@@ -158,29 +160,72 @@ static json_t *qty_value(double qty)
 	return json_real(qty);
 }
 
+/*
+ * Serialises changes: each is a read-modify-write through one temporary
+ * name (feed_write's PATH.tmp), so two at once could lose a change or
+ * rename the other's half-written file.  Returns the descriptor holding
+ * the lock (close releases it) or -1 with err set.
+ */
+static int lock_norms(const char *path, sl_error *err)
+{
+	char lock[4096];
+	if (snprintf(lock, sizeof(lock), "%s.lock", path) >= (int)sizeof(lock)) {
+		sl_error_set(err, SL_EINVAL, "%s: path too long", path);
+		return -1;
+	}
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	if (fd < 0 || fcntl(fd, F_SETLKW, &fl) != 0) {
+		sl_error_set(err, SL_EIO, "%s: cannot lock (%s)", lock,
+			     strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Sets key to text (nothing when text is NULL); text from a command line
+ * may not be UTF-8, which a JSON file cannot hold. */
+static int set_text(json_t *o, const char *key, const char *text,
+		    sl_error *err)
+{
+	if (text == NULL)
+		return 0;
+	json_t *v = json_string(text);
+	if (v == NULL)
+		return sl_error_set(err, SL_EINVAL, "%s: not UTF-8 text", key);
+	return json_object_set_new(o, key, v) == 0
+		       ? 0
+		       : sl_error_set(err, SL_ENOMEM, "out of memory");
+}
+
 int norms_set(const char *path, const schema_set *schemas,
 	      const catalog *items, const struct norm *change, sl_error *err)
 {
 	json_t *doc;
+	int lock = lock_norms(path, err);
+	if (lock < 0)
+		return SL_EIO;
 	int rc = load_doc(path, &doc, err);
-	if (rc != 0)
+	if (rc != 0) {
+		close(lock);
 		return rc;
+	}
 	json_t *o = norm_slot(doc, change->item, change->group);
-	/* the member order of a new norm is the file's usual one */
-	if (o == NULL ||
-	    json_object_set_new(o, "item", json_string(change->item)) ||
-	    json_object_set_new(o, "group", json_string(change->group)) ||
-	    json_object_set_new(o, "qty", qty_value(change->qty)) ||
-	    json_object_set_new(o, "per", json_string(change->per == NORM_PER_STAY
-								  ? "stay"
-								  : "day")) ||
-	    json_object_set_new(o, "source", json_string(change->source)))
+	if (o == NULL)
 		rc = sl_error_set(err, SL_ENOMEM, "out of memory");
-	if (rc == 0) {
+	/* the member order of a new norm is the file's usual one */
+	if (rc == 0 && (rc = set_text(o, "item", change->item, err)) == 0 &&
+	    (rc = set_text(o, "group", change->group, err)) == 0 &&
+	    json_object_set_new(o, "qty", qty_value(change->qty)) != 0)
+		rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+	if (rc == 0 &&
+	    (rc = set_text(o, "per", change->per == NORM_PER_STAY ? "stay" : "day",
+			   err)) == 0 &&
+	    (rc = set_text(o, "source", change->source, err)) == 0) {
 		json_object_del(o, "note");
-		if (change->note &&
-		    json_object_set_new(o, "note", json_string(change->note)))
-			rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+		rc = set_text(o, "note", change->note, err);
 	}
 	if (rc == 0)
 		rc = check_doc(doc, schemas, items, path, err);
@@ -190,6 +235,7 @@ int norms_set(const char *path, const schema_set *schemas,
 				      "unchanged",
 			     path, strerror(errno));
 	json_decref(doc);
+	close(lock);
 	return rc;
 }
 

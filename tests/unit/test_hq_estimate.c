@@ -77,6 +77,8 @@ static int teardown(void **state)
 	store_close(*state);
 	remove(dbpath);
 	remove(normspath);
+	snprintf(side, sizeof(side), "%s.lock", normspath);
+	remove(side);
 	snprintf(side, sizeof(side), "%s-wal", dbpath);
 	remove(side);
 	snprintf(side, sizeof(side), "%s-shm", dbpath);
@@ -476,9 +478,10 @@ static void norms_set_replaces_or_leaves_untouched(void **state)
 		{ "water_drinking", "women", 1, NORM_PER_DAY, "x", NULL },
 		{ "water_drinking", "total", 1001, NORM_PER_DAY, "x", NULL },
 		{ "water_drinking", "total", 1, NORM_PER_DAY, "", NULL },
+		{ "water_drinking", "total", 1, NORM_PER_DAY, "\x93\xfa", NULL },
 	};
 	const char *why[] = { "/norms/7/item", "/norms/7/group", "/norms/0/qty",
-			      "/norms/0/source" };
+			      "/norms/0/source", "source: not UTF-8" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_not_equal(norms_set(normspath, schemas, items, &bad[i], &err), 0);
 		if (strstr(err.text, why[i]) == NULL)
