@@ -129,11 +129,14 @@ bench: $(PROGRAMS) $(BENCH_BIN) $(LOADGEN)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 fuzz: $(FUZZ_BIN)
-# Harnesses link common/ and shelter-agent's modules (not its main.c).
+# Harnesses link common/ and shelter-agent's modules (not its main.c);
+# the shelter-list one links hq's importer and store instead.
 FUZZ_LIB_SRC := $(COMMON_SRC) $(filter-out %/main.c,$(AGENT_SRC))
+build-fuzz/fuzz_shelters: FUZZ_LIB_SRC := $(COMMON_SRC) hq/shelterimport.c hq/store.c
+build-fuzz/fuzz_shelters: hq/shelterimport.c hq/store.c hq/hq.h
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(@D)
-	clang $(CPPFLAGS) -Ishelter-agent -std=c11 -g -O1 \
+	clang $(CPPFLAGS) -Ishelter-agent -Ihq -std=c11 -g -O1 \
 	  -fsanitize=fuzzer,address,undefined $< $(FUZZ_LIB_SRC) $(LDLIBS) -o $@
 
 # Each harness for FUZZ_SECONDS on its committed corpus; new inputs go to
