@@ -144,8 +144,9 @@ static int estimate_item(struct ctx *c, const char *shelter, size_t i,
 		snprintf(rule, sizeof(rule), "requested %lld (no norm for this item)",
 			 requested);
 	else if (requested == 0)
-		snprintf(rule, sizeof(rule), "norms %lld - on site %lld; norms = ceil(%s)",
-			 norms, t->on_site, terms);
+		snprintf(rule, sizeof(rule),
+			 "norms %lld - on site %lld = %lld; norms = ceil(%s)", norms,
+			 t->on_site, beyond, terms);
 	else
 		snprintf(rule, sizeof(rule),
 			 "max(requested %lld, norms %lld - on site %lld) = %lld;"

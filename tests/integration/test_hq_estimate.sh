@@ -51,7 +51,7 @@ check "toilet paper 0.2 x 100 = 20 is covered by the 50 on site" \
 check "blankets: the request (300, high) is above 2 x 100 = 200" \
 	[ "$(est 24h "[(x['urgency'], x['needed'], x['requested'], x['from_norms']) for x in d if x['item'] == 'blanket']")" = "[('high', 300, 300, 0)]" ]
 check "each row shows its rule and stock" \
-	[ "$(est 24h "[(x['on_site'], x['rule']) for x in d if x['item'] == 'meal_ready']")" = "[(100, 'norms 300 - on site 100; norms = ceil(3/d x 100 total x 1 d)')]" ]
+	[ "$(est 24h "[(x['on_site'], x['rule']) for x in d if x['item'] == 'meal_ready']")" = "[(100, 'norms 300 - on site 100 = 200; norms = ceil(3/d x 100 total x 1 d)')]" ]
 check "pets not reported: no pet food" \
 	[ "$(est 24h "[x for x in d if x['item'] == 'pet_food']")" = "[]" ]
 check "3 days: water 450 (20 critical + 430), meals 800, blankets still 300" \

@@ -197,7 +197,7 @@ static void norms_only(void **state)
 	/* 1.5 x 9 = 13.5 bottles: 14 */
 	expect(rows, "A", "water_drinking", "normal", 14, 14, 0, 0);
 	assert_string_equal(rule(rows, "A", "water_drinking", "normal"),
-			    "norms 14 - on site 0; norms = ceil(1.5/d x 9 total x 1 d)");
+			    "norms 14 - on site 0 = 14; norms = ceil(1.5/d x 9 total x 1 d)");
 	/* 0.2 x 7 = 1.4 cans: 2 */
 	expect(rows, "A", "infant_formula", "normal", 2, 2, 0, 0);
 	/* held per stay: 2 x 9 */
@@ -205,7 +205,7 @@ static void norms_only(void **state)
 	/* 0.5 x 9 + 0.5 x 1 = 5: rounded once per item, not per norm (6) */
 	expect(rows, "A", "toilet_paper", "normal", 5, 5, 0, 0);
 	assert_string_equal(rule(rows, "A", "toilet_paper", "normal"),
-			    "norms 5 - on site 0; norms = ceil(0.5/d x 9 total x 1 d"
+			    "norms 5 - on site 0 = 5; norms = ceil(0.5/d x 9 total x 1 d"
 			    " + 0.5/d x 1 elderly x 1 d)");
 	/* only items with a norm or a request */
 	assert_int_equal(json_array_size(rows), 4);
@@ -257,7 +257,7 @@ static void stock_on_site_reduces_norms_not_requests(void **state)
 	assert_int_equal(rows_of(rows, "D", "water_drinking"), 0);
 	expect(rows, "E", "water_drinking", "normal", 3, 3, 0, 12);
 	assert_string_equal(rule(rows, "E", "water_drinking", "normal"),
-			    "norms 15 - on site 12; norms = ceil(1.5/d x 10 total x 1 d)");
+			    "norms 15 - on site 12 = 3; norms = ceil(1.5/d x 10 total x 1 d)");
 	expect(rows, "F", "water_drinking", "critical", 3, 0, 3, 20);
 	assert_int_equal(rows_of(rows, "F", "water_drinking"), 1);
 	json_decref(rows);
@@ -330,7 +330,7 @@ static void unreported_group_counts_zero_and_says_so(void **state)
 	json_t *rows = estimate(st, 24);
 	assert_int_equal(rows_of(rows, "U", "infant_formula"), 0);
 	assert_string_equal(rule(rows, "U", "toilet_paper", "normal"),
-			    "norms 2 - on site 0; norms = ceil(0.5/d x 4 total x 1 d"
+			    "norms 2 - on site 0 = 2; norms = ceil(0.5/d x 4 total x 1 d"
 			    " + 0.5/d x 0 elderly (not reported) x 1 d)");
 	json_decref(rows);
 }
