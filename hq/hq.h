@@ -589,6 +589,12 @@ struct alloc_plan {
  */
 int alloc_run(const struct alloc_input *in, struct alloc_plan **out,
 	      sl_error *err);
+/* alloc_run on at most `threads` threads, the caller's included (0: one
+ * per online CPU, up to 8, when the problem is big enough to gain);
+ * items are planned in parallel.  The plan does not depend on it.  Both
+ * are safe to call from several threads at once. */
+int alloc_run_threads(const struct alloc_input *in, int threads,
+		      struct alloc_plan **out, sl_error *err);
 void alloc_plan_free(struct alloc_plan *p);
 const char *alloc_urgency_name(enum alloc_urgency u);
 /* The transport cost of one unit: great-circle metres, rounded. */
@@ -660,8 +666,37 @@ int plan_rows(hq_store *st, const char *plan_id, json_t **rows,
 	      sl_error *err);
 int plan_list(hq_store *st, json_t **rows, sl_error *err);
 
-/* plancmd.c: argv[0] is plan, plans or dispatch; returns the exit
- * status. */
+/* ---- scenario.c: seeded synthetic events ---- */
+
+/* Headcount groups a scenario fills, in scenario_headcount's order. */
+#define SCENARIO_GROUPS 6
+extern const char *const scenario_group_names[SCENARIO_GROUPS];
+struct scenario_data;
+struct scenario {
+	const char *scale;
+	struct plan_input in; /* needs, stock, depots, trucks, shelters
+				 (municipality NULL) */
+	struct scenario_data *data; /* what in points into; owned here */
+};
+/* kashiwazaki (82 shelters, 12 items, 5 depots, 20 trucks), kumamoto
+ * (855, 20, 30, 300) or national (50,000, 20, 500, 5,000), the first
+ * items of the catalogue; stock is 60 % of each item's need.  Same scale
+ * and seed, same event.  The caller owns *out (scenario_free). */
+int scenario_make(const catalog *items, const char *scale,
+		  unsigned long long seed, struct scenario **out,
+		  sl_error *err);
+void scenario_free(struct scenario *sc);
+const long long *scenario_headcount(const struct scenario *sc,
+				    size_t shelter);
+/* Writes the event into the database in one transaction: depots, trucks,
+ * stock (the ledger's why names scale and seed) and one status report per
+ * shelter, as if its agent had sent it (the next seq). */
+int scenario_load(hq_store *st, const struct scenario *sc,
+		  const char *municipality, unsigned long long seed, time_t now,
+		  sl_error *err);
+
+/* plancmd.c: argv[0] is plan, plans, dispatch or scenario; returns the
+ * exit status. */
 int plancmd_main(const struct hq_config *cfg, int argc, char **argv);
 
 /* ---- dispatch.c: approving plans, sending orders, reconciling ---- */

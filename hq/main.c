@@ -102,6 +102,9 @@ static void usage(FILE *out)
 		"  dispatch send [PLAN]         send orders the broker has not taken yet\n"
 		"  dispatch status [PLAN] [--format ...]\n"
 		"                               sent against delivered, per order line\n"
+		"  scenario kashiwazaki|kumamoto|national [--seed N]\n"
+		"                               a synthetic event into the database:\n"
+		"                               depots, trucks, stock, shelter reports\n"
 		"\n"
 		"options:\n"
 		"  -c FILE   configuration file (default /etc/shelterlink/hq.conf)\n"
@@ -337,7 +340,8 @@ int main(int argc, char **argv)
 		   strcmp(cmd, "vehicle") == 0 || strcmp(cmd, "stock") == 0) {
 		rc = stockcmd_main(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "plan") == 0 || strcmp(cmd, "plans") == 0 ||
-		   strcmp(cmd, "dispatch") == 0) {
+		   strcmp(cmd, "dispatch") == 0 ||
+		   strcmp(cmd, "scenario") == 0) {
 		rc = plancmd_main(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "feed") == 0) {
 		rc = cmd_feed(&cfg, argc - cmd_at, argv + cmd_at);

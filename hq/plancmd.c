@@ -6,6 +6,7 @@
  *   hq dispatch approve PLAN [--who NAME] [--timeout S]
  *   hq dispatch send [PLAN] [--timeout S]
  *   hq dispatch status [PLAN] [--format ...]
+ *   hq scenario kashiwazaki|kumamoto|national [--seed N]
  * A plan is made from the needs estimate (estimate.c) and stored as a
  * draft; nothing moves until an operator approves it.
  */
@@ -247,6 +248,38 @@ static int dispatch_cmd(const struct hq_config *cfg, hq_store *st,
 	return 2;
 }
 
+/* A synthetic event into the database: for drills and benchmarks. */
+static int scenario_cmd(const struct hq_config *cfg, hq_store *st,
+			const catalog *items, int argc, char **argv,
+			sl_error *err)
+{
+	static const char *const known[] = { "--seed", NULL };
+	const char *bad = NULL;
+	const char *seed_text = argc > 2 ? opt(argc - 2, argv + 2, "--seed",
+					       known, &bad)
+					 : NULL;
+	struct scenario *sc;
+	char *end = NULL;
+	unsigned long long seed = seed_text ? strtoull(seed_text, &end, 10) : 1;
+	if (argc < 2 || bad || (seed_text && (end == seed_text || *end))) {
+		fprintf(stderr, "hq scenario: use hq scenario kashiwazaki|"
+				"kumamoto|national [--seed N]\n");
+		return 2;
+	}
+	int rc = scenario_make(items, argv[1], seed, &sc, err);
+	if (rc != 0)
+		return rc;
+	rc = scenario_load(st, sc, cfg->common.municipality, seed, time(NULL),
+			   err);
+	if (rc == 0)
+		printf("scenario %s, seed %llu: %zu shelters, %zu need lines, "
+		       "%zu depots, %zu trucks\n",
+		       sc->scale, seed, sc->in.n_shelters, sc->in.n_needs,
+		       sc->in.n_depots, sc->in.n_vehicles);
+	scenario_free(sc);
+	return rc;
+}
+
 int plancmd_main(const struct hq_config *cfg, int argc, char **argv)
 {
 	sl_error err = { "" };
@@ -257,6 +290,8 @@ int plancmd_main(const struct hq_config *cfg, int argc, char **argv)
 		rc = SL_EINVAL;
 	else if (strcmp(argv[0], "dispatch") == 0)
 		rc = dispatch_cmd(cfg, st, items, argc, argv, &err);
+	else if (strcmp(argv[0], "scenario") == 0)
+		rc = scenario_cmd(cfg, st, items, argc, argv, &err);
 	else
 		rc = plan_cmd(cfg, st, items, argc, argv, &err);
 	catalog_free(items);
