@@ -97,8 +97,12 @@ int shelterimport_municipality(const char *text, const char *prefecture,
 	memcpy(digits, text, n);
 	digits[n] = '\0';
 	if (n == 6) {
-		if (check_digit(digits) != digits[5] || pref_code(digits) < 1 ||
-		    pref_code(digits) > 47)
+		if (pref_code(digits) < 1 || pref_code(digits) > 47)
+			return sl_error_set(err, SL_EINVAL,
+					    "municipality code %s: %.2s is no "
+					    "prefecture (01 to 47)",
+					    digits, digits);
+		if (check_digit(digits) != digits[5])
 			return sl_error_set(
 				err, SL_EINVAL,
 				"municipality code %s: wrong check digit (the "
@@ -171,8 +175,9 @@ static int people(const char **s, long long *out)
 				return 0;
 			if (group >= 0)
 				group++;
-		} else if (*p == ',' && n > 0 && (group < 0 || group == 3) &&
-			   p[1] >= '0' && p[1] <= '9') {
+		} else if (*p == ',' && n > 0 &&
+			   (group < 0 ? n <= 3 : group == 3) && p[1] >= '0' &&
+			   p[1] <= '9') {
 			group = 0;
 		} else {
 			break;
@@ -203,6 +208,8 @@ int shelterimport_capacity(const char *text, long long *indoor,
 	long long *slot;
 
 	*indoor = *outdoor = -1;
+	if (strlen(text) > TEXT_MAX)
+		goto bad;
 	snprintf(buf, sizeof(buf), "%s", text);
 	start = p = csvfile_normalize(buf, 1);
 	if (*p == '\0')

@@ -22,6 +22,7 @@
 
 #include "csvfile.h"
 #include "hq.h"
+#include "mem.h"
 
 /* ---- capacity ---- */
 
@@ -71,6 +72,7 @@ static void capacity_variants(void **state)
 
 	capacity_refused("約200人");
 	capacity_refused("屋内1,37人");
+	capacity_refused("屋内1371,000人");
 	capacity_refused("屋内人／屋外5人");
 	capacity_refused("屋内10人屋内20人");
 	capacity_refused("屋内99999999999人");
@@ -156,6 +158,8 @@ static void municipality_codes(void **state)
 	code_refused("172023", NULL,
 		     "municipality code 172023: wrong check digit (the code "
 		     "of 17202 is 172022)");
+	code_refused("990009", NULL,
+		     "municipality code 990009: 99 is no prefecture (01 to 47)");
 	code_refused("172022", "北海道",
 		     "municipality code 172022 is not one of 北海道");
 	code_refused("1720", "石川県",
@@ -615,6 +619,36 @@ static void unknown_layouts_are_refused(void **state)
 	assert_int_equal(registry_count(st), 0);
 }
 
+/* Every allocation that fails (the CP932 buffer, the row buffer, the
+ * header copy, each row) fails the import with SL_ENOMEM and writes
+ * nothing; then it succeeds. */
+static void out_of_memory_writes_nothing(void **state)
+{
+	hq_store *st = *state;
+	struct shelterimport_result res;
+	struct bad_rows bad;
+	sl_error err;
+	char *utf8 = file_of(header, rows3);
+	size_t len;
+	char *sjis = to_cp932(utf8, &len);
+	int rc;
+	long n;
+	for (n = 0;; n++) {
+		sl_alloc_fail_after(n);
+		rc = import(st, sjis, len, 1, &bad, &res, &err);
+		sl_alloc_fail_after(-1);
+		if (rc == 0)
+			break;
+		assert_int_equal(rc, SL_ENOMEM);
+		assert_int_equal(registry_count(st), 0);
+		assert_true(n < 100);
+	}
+	assert_true(n >= 6); /* 3 in csvfile, then one per row */
+	assert_int_equal(res.added, 3);
+	free(sjis);
+	free(utf8);
+}
+
 /* The reference list: every row placed. */
 static void the_reference_list_is_placed(void **state)
 {
@@ -660,6 +694,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(imports_the_gsi_layout, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(unknown_layouts_are_refused,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(out_of_memory_writes_nothing,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(the_reference_list_is_placed,
 						setup, teardown),
