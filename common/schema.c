@@ -3579,3 +3579,18 @@ int schema_validate(const schema_set *set, const char *name,
 		sl_error_set(err, rc, "%s", f.message);
 	return rc;
 }
+
+schema_set *schema_set_open(const char *dir, sl_error *err)
+{
+	schema_set *set = schema_set_new();
+	if (set == NULL) {
+		sl_error_set(err, SL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (schema_set_load_dir(set, dir, err) != 0 ||
+	    schema_set_resolve(set, err) != 0) {
+		schema_set_free(set);
+		return NULL;
+	}
+	return set;
+}

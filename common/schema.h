@@ -80,6 +80,10 @@ int schema_set_load_dir(schema_set *set, const char *dir, sl_error *err);
  */
 int schema_set_resolve(schema_set *set, sl_error *err);
 
+/* The three above in one: every schema of dir, resolved.  NULL with err
+ * set; the caller owns the set (schema_set_free). */
+schema_set *schema_set_open(const char *dir, sl_error *err);
+
 /* Where and why an instance failed; every string is NUL-terminated. */
 typedef struct schema_failure {
 	char pointer[256]; /* JSON Pointer into the instance, "" = root */

@@ -242,17 +242,7 @@ int norms_set(const char *path, const schema_set *schemas,
 /* The schemas of cfg, resolved; NULL with err set. */
 static schema_set *load_schemas(const struct hq_config *cfg, sl_error *err)
 {
-	schema_set *set = schema_set_new();
-	if (set == NULL) {
-		sl_error_set(err, SL_ENOMEM, "out of memory");
-		return NULL;
-	}
-	if (schema_set_load_dir(set, cfg->common.schemas, err) != 0 ||
-	    schema_set_resolve(set, err) != 0) {
-		schema_set_free(set);
-		return NULL;
-	}
-	return set;
+	return schema_set_open(cfg->common.schemas, err);
 }
 
 struct norms *hq_load_norms(const struct hq_config *cfg,

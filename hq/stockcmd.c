@@ -25,15 +25,8 @@
 /* Shared with main.c's commands: the catalogue names items. */
 catalog *hq_load_items(const struct hq_config *cfg, sl_error *err)
 {
-	catalog *items = NULL;
-	schema_set *set = schema_set_new();
-	if (set == NULL) {
-		sl_error_set(err, SL_ENOMEM, "out of memory");
-		return NULL;
-	}
-	if (schema_set_load_dir(set, cfg->common.schemas, err) == 0 &&
-	    schema_set_resolve(set, err) == 0)
-		items = catalog_load(cfg->common.items, set, err);
+	schema_set *set = schema_set_open(cfg->common.schemas, err);
+	catalog *items = set ? catalog_load(cfg->common.items, set, err) : NULL;
 	schema_set_free(set);
 	return items;
 }
