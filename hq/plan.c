@@ -221,6 +221,9 @@ struct plan_state {
 	struct vehicle *vehicles;
 	long long *stock;
 	struct plan_need *needs;
+	/* need rows of shelters without a position: listed, not planned */
+	struct plan_need *unplaced;
+	size_t n_unplaced;
 	struct plan_input in;
 };
 
@@ -235,6 +238,7 @@ static void state_free(struct plan_state *s)
 	free(s->vehicles);
 	free(s->stock);
 	free(s->needs);
+	free(s->unplaced);
 }
 
 static const char *row_str(const json_t *row, const char *key)
@@ -345,6 +349,25 @@ static int parse_urgency(const char *name, enum alloc_urgency *u)
 	return -1;
 }
 
+/* The live picture lists shelters in id order (SQLite's BINARY
+ * collation, which is strcmp's): binary search. */
+static size_t shelter_index(const struct plan_shelter *ps, size_t n,
+			    const char *id)
+{
+	size_t lo = 0, hi = n;
+	while (id && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(ps[mid].id, id);
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (size_t)-1;
+}
+
 /* Need rows name shelters; each gets its position and municipality from
  * the live picture (registry first, else its reports). */
 static int load_needs(hq_store *st, const json_t *rows, time_t now,
@@ -358,7 +381,8 @@ static int load_needs(hq_store *st, const json_t *rows, time_t now,
 		return rc;
 	s->ps = calloc(json_array_size(s->shelters) + 1, sizeof(*s->ps));
 	s->needs = calloc(n + 1, sizeof(*s->needs));
-	if (s->ps == NULL || s->needs == NULL)
+	s->unplaced = calloc(n + 1, sizeof(*s->unplaced));
+	if (s->ps == NULL || s->needs == NULL || s->unplaced == NULL)
 		return sl_error_set(err, SL_ENOMEM, "out of memory");
 	json_array_foreach(s->shelters, i, row) {
 		s->ps[i] = (struct plan_shelter){ row_str(row, "shelter_id"),
@@ -369,16 +393,13 @@ static int load_needs(hq_store *st, const json_t *rows, time_t now,
 		ns++;
 	}
 	json_array_foreach(rows, i, row) {
-		struct plan_need *pn = &s->needs[i];
+		struct plan_need pn;
 		const char *id = row_str(row, "shelter_id");
 		const json_t *qty = json_object_get(row, "needed");
-		pn->shelter = (size_t)-1;
-		for (size_t k = 0; id && k < ns; k++)
-			if (strcmp(s->ps[k].id, id) == 0)
-				pn->shelter = k;
-		pn->item = item_index(s->in.items, row_str(row, "item"));
-		if (pn->shelter == (size_t)-1 || pn->item == (size_t)-1 ||
-		    parse_urgency(row_str(row, "urgency"), &pn->urgency) != 0 ||
+		pn.shelter = shelter_index(s->ps, ns, id);
+		pn.item = item_index(s->in.items, row_str(row, "item"));
+		if (pn.shelter == (size_t)-1 || pn.item == (size_t)-1 ||
+		    parse_urgency(row_str(row, "urgency"), &pn.urgency) != 0 ||
 		    !json_is_integer(qty) || json_integer_value(qty) <= 0)
 			return sl_error_set(err, SL_EINVAL,
 					    "need row %zu: shelter '%s', item "
@@ -388,12 +409,17 @@ static int load_needs(hq_store *st, const json_t *rows, time_t now,
 					    i + 1, or_empty(id),
 					    or_empty(row_str(row, "item")),
 					    or_empty(row_str(row, "urgency")));
-		pn->qty = (long long)json_integer_value(qty);
+		pn.qty = (long long)json_integer_value(qty);
+		/* one shelter without a position must not hold up the
+		 * others' plan: its lines are listed as not planned */
+		if (isnan(s->ps[pn.shelter].lat) || isnan(s->ps[pn.shelter].lon))
+			s->unplaced[s->n_unplaced++] = pn;
+		else
+			s->needs[s->in.n_needs++] = pn;
 	}
 	s->in.shelters = s->ps;
 	s->in.n_shelters = ns;
 	s->in.needs = s->needs;
-	s->in.n_needs = n;
 	return 0;
 }
 
@@ -431,8 +457,27 @@ static int exec_bound(sqlite3 *db, sqlite3_stmt *s, const char *what,
 	return rc == SQLITE_DONE ? 0 : db_error(db, err, what);
 }
 
+static int bind_fill(sqlite3 *db, sqlite3_stmt *s, const char *plan_id,
+		     const struct plan_input *in, size_t shelter, size_t item,
+		     enum alloc_urgency u, long long needed,
+		     long long allocated, double ratio, const char *why,
+		     sl_error *err)
+{
+	sqlite3_bind_text(s, 1, plan_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, in->shelters[shelter].id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, catalog_at(in->items, item)->code, -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, alloc_urgency_name(u), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, needed);
+	sqlite3_bind_int64(s, 6, allocated);
+	sqlite3_bind_double(s, 7, ratio);
+	sqlite3_bind_text(s, 8, why, -1, SQLITE_STATIC);
+	return exec_bound(db, s, "plan fill", err);
+}
+
 static int save_fills(sqlite3 *db, const char *plan_id,
 		      const struct plan_input *in, const struct alloc_plan *a,
+		      const struct plan_need *unplaced, size_t n_unplaced,
 		      sl_error *err)
 {
 	sqlite3_stmt *s;
@@ -443,18 +488,18 @@ static int save_fills(sqlite3 *db, const char *plan_id,
 			    err);
 	for (size_t i = 0; rc == 0 && i < a->n_fills; i++) {
 		const struct alloc_fill *f = &a->fills[i];
-		sqlite3_bind_text(s, 1, plan_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, in->shelters[f->shelter].id, -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, catalog_at(in->items, f->item)->code,
-				  -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, alloc_urgency_name(f->urgency), -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_int64(s, 5, f->needed);
-		sqlite3_bind_int64(s, 6, f->allocated);
-		sqlite3_bind_double(s, 7, f->ratio);
-		sqlite3_bind_text(s, 8, f->why, -1, SQLITE_STATIC);
-		rc = exec_bound(db, s, "plan fill", err);
+		rc = bind_fill(db, s, plan_id, in, f->shelter, f->item,
+			       f->urgency, f->needed, f->allocated, f->ratio,
+			       f->why, err);
+	}
+	for (size_t i = 0; rc == 0 && i < n_unplaced; i++) {
+		const struct plan_need *u = &unplaced[i];
+		rc = bind_fill(db, s, plan_id, in, u->shelter, u->item,
+			       u->urgency, u->qty, 0, 0,
+			       "not planned: the shelter has no position "
+			       "(import the shelter list, or set its agent's "
+			       "latitude and longitude)",
+			       err);
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -573,7 +618,7 @@ out:
 }
 
 static int save_plan(hq_store *st, const char *plan_id,
-		     const struct plan_opts *o, const struct plan_input *in,
+		     const struct plan_opts *o, const struct plan_state *ps,
 		     const struct plan_result *r, sl_error *err)
 {
 	sqlite3 *db = store_db(st);
@@ -594,8 +639,10 @@ static int save_plan(hq_store *st, const char *plan_id,
 	sqlite3_bind_double(s, 6, r->route_km);
 	rc = exec_bound(db, s, "plan", err);
 	sqlite3_finalize(s);
+	const struct plan_input *in = &ps->in;
 	if (rc == 0)
-		rc = save_fills(db, plan_id, in, r->alloc, err);
+		rc = save_fills(db, plan_id, in, r->alloc, ps->unplaced,
+				ps->n_unplaced, err);
 	if (rc == 0)
 		rc = save_dispatches(db, plan_id, in, r, o->now, err);
 	return rc;
@@ -650,7 +697,7 @@ int plan_create(hq_store *st, const catalog *items, const json_t *needs,
 		goto out;
 	if ((rc = store_begin(st, err)) != 0)
 		goto out;
-	if ((rc = save_plan(st, plan_id, o, &s.in, r, err)) != 0) {
+	if ((rc = save_plan(st, plan_id, o, &s, r, err)) != 0) {
 		store_rollback(st);
 		goto out;
 	}

@@ -342,6 +342,50 @@ static void plan_approve_reconcile(void **state)
 	json_decref(rows);
 }
 
+/* A shelter without a position (no list entry, no GPS) is listed as not
+ * planned; the others are planned as if it were not there. */
+static void shelter_without_position(void **state)
+{
+	hq_store *st = *state;
+	char plan_id[32];
+	sl_error err;
+	enum store_result res;
+	world(st);
+	json_t *m = json_pack("{s:i, s:s, s:s, s:s, s:i, s:s, s:{s:i}}", "v", 1,
+			      "type", "status", "shelter_id", "NOGPS",
+			      "municipality", "172022", "seq", 1, "time",
+			      "2024-01-09T18:00:00+09:00", "headcount", "total",
+			      30);
+	assert_int_equal(store_begin(st, &err), 0);
+	assert_int_equal(store_message(st, TOPIC_STATUS, m, 1000, &res, &err),
+			 0);
+	assert_int_equal(store_commit(st, &err), 0);
+	json_decref(m);
+	json_t *needs = need_rows();
+	json_array_append_new(needs, json_pack("{s:s, s:s, s:s, s:i}",
+					       "shelter_id", "NOGPS", "item",
+					       "water_drinking", "urgency",
+					       "critical", "needed", 500));
+	struct plan_opts o = { 1700000000, 24, "tester", NULL };
+	if (plan_create(st, items, needs, &o, plan_id, &err) != 0)
+		fail_msg("%s", err.text);
+	json_decref(needs);
+	assert_int_equal(scalar(st, "SELECT allocated FROM plan_fills WHERE"
+				    " plan_id = ?1 AND shelter_id = 'NOGPS'",
+				plan_id),
+			 0);
+	assert_int_equal(scalar(st, "SELECT why LIKE 'not planned: the shelter"
+				    " has no position%' FROM plan_fills WHERE"
+				    " plan_id = ?1 AND shelter_id = 'NOGPS'",
+				plan_id),
+			 1);
+	/* its critical 500 took nothing from the others */
+	assert_int_equal(scalar(st, "SELECT allocated FROM plan_fills WHERE"
+				    " plan_id = ?1 AND shelter_id = 'S3'",
+				plan_id),
+			 10);
+}
+
 static void bad_need_rows(void **state)
 {
 	hq_store *st = *state;
@@ -368,6 +412,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(depot_without_truck, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(plan_approve_reconcile, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(shelter_without_position, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(bad_need_rows, setup, teardown),
 	};
