@@ -515,6 +515,94 @@ int routeprint_csv(const struct route_plan *p, enum route_sheet sheet,
 int routeprint_html(const struct route_plan *p, const char *title, FILE *out,
 		    sl_error *err);
 
+/* ---- survey_plan.c: one day's plan for the field-survey teams ---- */
+
+#define SPLAN_TEAMS_MAX	   10000
+#define SPLAN_TASKS_MAX	   10000000
+#define SPLAN_CAPACITY_MAX 100
+#define SPLAN_TIME_MAX	   (1LL << 40) /* applied_at bound, Unix s */
+
+/* A pending field survey. */
+struct splan_task {
+	long long id;	      /* unique; the last tie-break */
+	double lat, lon;
+	int in_shelter;	      /* the applicant lives in a shelter: first */
+	long long applied_at; /* Unix s, 0..SPLAN_TIME_MAX: oldest next */
+};
+/* A team: where its day starts and ends, and its stops per day. */
+struct splan_team {
+	double lat, lon;
+	int capacity; /* 1..SPLAN_CAPACITY_MAX */
+};
+struct splan_input {
+	const struct splan_task *tasks;
+	size_t ntasks;
+	const struct splan_team *teams;
+	size_t nteams;
+};
+/* One team's day: start -> stops (task indices, in order) -> start. */
+struct splan_route {
+	size_t team;
+	size_t *stops; /* points into the plan */
+	size_t nstops;
+	double length_km;    /* great circle (route_km) */
+	double nn_length_km; /* the same stops in nearest-neighbour order */
+	double bound_km;     /* Held-Karp lower bound for these stops */
+};
+struct splan_plan {
+	struct splan_route *routes; /* [nroutes = nteams], team order */
+	size_t nroutes;
+	size_t selected; /* tasks planned today */
+	double length_km, nn_length_km, bound_km; /* sums over teams */
+	size_t *stop_buf;
+};
+/*
+ * Chooses today's tasks (in a shelter first, then the oldest, then the
+ * lower id: the first min(ntasks, total capacity)), shares them among
+ * the teams in proportion to capacity, in compact clusters near each
+ * team's start, and orders each team's stops.  Deterministic.  Returns
+ * 0 and *out (the caller owns it: splan_free), or SL_EINVAL with err
+ * naming the team or task and the rule, or SL_ENOMEM; *out is NULL then.
+ */
+int splan_build(const struct splan_input *in, struct splan_plan **out,
+		sl_error *err);
+void splan_free(struct splan_plan *p);
+
+/* ---- grade.c: damage grades of り災証明 ---- */
+
+/* Worst first; keys as applications.grade stores them. */
+enum grade {
+	GRADE_ZENKAI,	      /* 全壊: loss >= 50 % */
+	GRADE_DAIKIBO_HANKAI, /* 大規模半壊: 40 <= loss < 50 */
+	GRADE_CHUKIBO_HANKAI, /* 中規模半壊: 30 <= loss < 40 */
+	GRADE_HANKAI,	      /* 半壊: 20 <= loss < 30 */
+	GRADE_JUN_HANKAI,     /* 準半壊: 10 <= loss < 20 */
+	GRADE_ICHIBU_SONKAI,  /* 準半壊に至らない (一部損壊): < 10 */
+	GRADE_COUNT
+};
+/* Loss ratios are counted in thousandths of a percent: 50 % is 50000. */
+#define GRADE_UNIT 1000
+/* Damaged share of each element of a wooden house, in tenths of a
+ * percent (0..1000). */
+struct grade_elements {
+	int roof, walls, foundation;
+};
+/* "zenkai" ...; "全壊" ...; "?" for a bad value.  Static strings. */
+const char *grade_key(enum grade g);
+const char *grade_name(enum grade g);
+/* A key or a Japanese name ("一部損壊" too); SL_EINVAL otherwise. */
+int grade_parse(const char *text, enum grade *out, sl_error *err);
+/* "0".."100" with at most one decimal ("37.5") into tenths; what names
+ * the field in err.  SL_EINVAL for anything else. */
+int grade_parse_percent(const char *what, const char *text, int *tenths,
+			sl_error *err);
+/* Loss ratio = 15 % roof + 75 % walls + 10 % foundation (wooden house,
+ * earthquake), exact, in GRADE_UNIT; SL_EINVAL for an element out of
+ * range. */
+int grade_loss(const struct grade_elements *e, long *loss, sl_error *err);
+/* The class of a loss ratio; each class includes its lower bound. */
+enum grade grade_of_loss(long loss);
+
 /* ---- alloc.c: fair allocation of scarce relief goods ---- */
 
 /* Who gets how much of each item from which depot, when stock is short:
@@ -714,10 +802,320 @@ int dispatch_approve(hq_store *st, const catalog *items, const char *plan_id,
 int dispatch_send(const struct hq_config *cfg, hq_store *st,
 		  const char *plan_id, int timeout_s, size_t *sent,
 		  size_t *pending, sl_error *err);
+/* A shelter's orders that were sent and have no receipt yet (dispatch_id,
+ * shelter_id, municipality, payload): hq run sends them again after the
+ * shelter's birth, in case its session was lost (docs/protocol.md).  The
+ * caller owns *rows. */
+int dispatch_open_orders(hq_store *st, const char *shelter_id, json_t **rows,
+			 sl_error *err);
 /* Per order line: sent, delivered (receipts add up), difference and
  * status (not sent, in transit, delivered, short, over), then received
  * goods no order listed ("not ordered").  The caller owns *rows. */
 int dispatch_status(hq_store *st, const char *plan_id, json_t **rows,
 		    sl_error *err);
+
+
+/* ---- geo.c: points and polygons (WKT, GeoJSON), tests, grid index ---- */
+
+/* Caps on one shape, and on the cells one shape may cover in a grid. */
+#define GEO_MAX_POINTS	   100000
+#define GEO_MAX_RINGS	   10000
+#define GEO_GRID_MAX_CELLS 10000
+/* Cap on a GeoJSON or xBD file read whole. */
+#define GEO_FILE_MAX_BYTES (512L * 1024 * 1024)
+
+enum geo_kind { GEO_POINT, GEO_POLYGON }; /* a multipolygon is a polygon */
+struct geo_point {
+	double lon, lat; /* degrees, in that order as in WKT and GeoJSON */
+};
+struct geo_ring {
+	struct geo_point *pts; /* closed: pts[0] == pts[n - 1] (polygons) */
+	size_t n;
+	int hole; /* an inner ring of the polygon before it */
+};
+/* A point is one ring of one point.  Owned by whoever parsed it
+ * (geo_free); centroid and the box are set by the parsers. */
+struct geo_shape {
+	enum geo_kind kind;
+	struct geo_ring *rings;
+	size_t nrings;
+	struct geo_point centroid; /* area-weighted; the point for a point */
+	double min_lon, min_lat, max_lon, max_lat;
+};
+
+/* POINT, POLYGON or MULTIPOLYGON in 2-D "lon lat" (keywords in any
+ * case).  Returns 0 and *out, or SL_EINVAL with err naming the character
+ * position and the rule (unclosed ring, fewer than 4 points, coordinate
+ * out of range, Z/M or EMPTY, trailing text, a cap), or SL_ENOMEM. */
+int geo_parse_wkt(const char *text, struct geo_shape **out, sl_error *err);
+/* The same from a GeoJSON geometry object (Point, Polygon, MultiPolygon;
+ * a third coordinate, the height, is ignored). */
+int geo_from_geojson(const json_t *geometry, struct geo_shape **out,
+		     sl_error *err);
+/* Decodes a JSON document (path names it in errors) of at most
+ * GEO_FILE_MAX_BYTES, refusing duplicate keys; *out is the caller's. */
+int geo_json_parse(const char *path, const unsigned char *data, size_t len,
+		   json_t **out, sl_error *err);
+/* Reads the file at path whole (at most GEO_FILE_MAX_BYTES + 1 bytes,
+ * so a bigger one is refused); *data is the caller's (sl_free). */
+int geo_read_file(const char *path, unsigned char **data, size_t *len,
+		  sl_error *err);
+/* WKT of s (POINT or MULTIPOLYGON); the caller owns it (sl_free); NULL
+ * when out of memory. */
+char *geo_wkt(const struct geo_shape *s);
+void geo_free(struct geo_shape *s);
+/* 1 when the polygon s contains the point (even-odd: holes excluded);
+ * 0 for a point shape. */
+int geo_contains(const struct geo_shape *s, double lon, double lat);
+/* 1 when the shapes share any area, or a point lies in the polygon. */
+int geo_overlaps(const struct geo_shape *a, const struct geo_shape *b);
+/* Great-circle distance in metres. */
+double geo_distance_m(double lat1, double lon1, double lat2, double lon2);
+
+/* A bucket grid: items registered by their bounding box; queries visit
+ * every item sharing a cell with the query box (an item once per shared
+ * cell: callers keep the best candidate, so repeats do no harm). */
+typedef struct geo_grid geo_grid;
+typedef int (*geo_grid_fn)(size_t item, void *arg);
+geo_grid *geo_grid_new(double cell_deg); /* NULL: out of memory */
+void geo_grid_free(geo_grid *g);
+/* SL_EINVAL when the box covers more than GEO_GRID_MAX_CELLS cells. */
+int geo_grid_add(geo_grid *g, double min_lon, double min_lat, double max_lon,
+		 double max_lat, size_t item);
+/* Calls fn until it returns non-zero (returned). */
+int geo_grid_each(geo_grid *g, double min_lon, double min_lat,
+		  double max_lon, double max_lat, geo_grid_fn fn, void *arg);
+
+/* ---- building.c: the buildings a damage survey can visit ---- */
+
+enum building_structure { BUILDING_UNKNOWN, BUILDING_WOODEN, BUILDING_NON_WOODEN };
+struct building {
+	char *id, *address;	 /* address may be NULL */
+	struct geo_shape *shape; /* a point or the footprint */
+	enum building_structure structure;
+	int floors;		 /* 0: unknown */
+	char *ref;		 /* FILE:LINE or FILE#FEATURE-INDEX */
+};
+struct building_set {
+	struct building *b; /* all owned by the set */
+	size_t n;
+};
+/* "wooden", "non_wooden" or "unknown", as buildings.structure. */
+const char *building_structure_name(enum building_structure s);
+/*
+ * Buildings from a GeoJSON FeatureCollection (data starts with '{':
+ * properties id, address, structure, floors; Point/Polygon/MultiPolygon)
+ * or a CSV (header id, address, lat, lon, structure, floors; English or
+ * Japanese names).  Returns 0 and *out (the caller's: building_set_free)
+ * or SL_EINVAL with err naming FILE:LINE or FILE: feature N and the rule
+ * (bad geometry, coordinates, structure, floors, a repeated id), SL_ENOMEM.
+ */
+int building_parse(const char *path, const unsigned char *data, size_t len,
+		   struct building_set **out, sl_error *err);
+void building_set_free(struct building_set *set);
+/* Helpers the survey's readers share.  A CSV header: names[c] lists
+ * column c's accepted names (up to BUILDING_COL_NAMES, NULL-padded,
+ * compared without case after full-width folding); col[c] receives its
+ * cell index, or -1. */
+#define BUILDING_COL_NAMES 5
+void building_csv_columns(int ncells, char **cells,
+			  const char *const (*names)[BUILDING_COL_NAMES],
+			  int ncols, int *col);
+/* A decimal number within lo..hi (strict: all of text); 0 or SL_EINVAL. */
+int building_number(const char *text, double lo, double hi, double *out);
+/* A GeoJSON property as text: a string as is, a whole number printed into
+ * buf, null or absent as "".  SL_EINVAL (naming key) for other types. */
+int building_property(const json_t *props, const char *key, char *buf,
+		      size_t cap, const char **out, sl_error *err);
+/* An id: 1..64 bytes, no control characters. */
+int building_check_id(const char *id, sl_error *err);
+/* Upserts the set (by id) in one transaction; *added, *updated count. */
+int building_import(hq_store *st, const char *path,
+		    const struct building_set *set, time_t now, size_t *added,
+		    size_t *updated, sl_error *err);
+/*
+ * The form addresses are compared in: full-width ASCII folded, spaces
+ * gone, a leading prefecture dropped, kanji numerals before 丁目/番/号
+ * as digits, and 丁目/番地/番/号/の and every dash variant as "-", so
+ * 1丁目2番3号, １－２－３ and 1-2-3 agree.  Writes at most cap bytes
+ * (NUL included) into out; returns 0, or SL_EINVAL when it does not fit.
+ */
+int building_address_norm(const char *in, char *out, size_t cap);
+
+/* Every building of the database, in memory with a grid, to match
+ * applications and imagery.  Owned by the caller (building_index_free). */
+typedef struct building_index building_index;
+int building_index_load(hq_store *st, building_index **out, sl_error *err);
+void building_index_free(building_index *idx);
+/* A building near a point: its id, how far (0 inside its footprint). */
+struct building_near {
+	const char *id; /* owned by the index */
+	double distance_m;
+};
+/* Up to cap buildings within within_m of the point, nearest first (a
+ * footprint holding the point counts as 0 m); returns how many. */
+size_t building_index_near(building_index *idx, double lat, double lon,
+			   double within_m, struct building_near *out,
+			   size_t cap);
+/* The building a drone feature shows: the footprint holding the
+ * feature's centroid, else the overlapping one with the nearest
+ * centroid, else (a point building) the nearest within within_m of the
+ * centroid.  NULL when none. */
+const char *building_index_match(building_index *idx,
+				 const struct geo_shape *feature,
+				 double within_m);
+
+/* ---- application.c: り災証明 applications, matched to buildings ---- */
+
+struct application {
+	const char *id;	       /* NULL: application_add assigns C000001... */
+	const char *applicant, *address;
+	const char *contact;     /* may be NULL */
+	const char *building_id; /* may be NULL */
+	double lat, lon;	 /* NAN: not given */
+	time_t applied_at;
+	int consent_self, second_survey, in_shelter;
+	const char *ref; /* FILE:LINE, or "counter" */
+};
+struct application_opts {
+	double within_m; /* nearest-building radius */
+	int utc_offset_min; /* for times without one; INT_MIN: refuse them */
+	const char *who;
+	time_t now;
+};
+struct application_result {
+	size_t rows, added, unchanged; /* unchanged: the same id again */
+	size_t by_id, by_address, by_nearest, ambiguous, unmatched;
+	size_t duplicates;
+};
+/*
+ * Matches each application to a building (by id, then by normalised
+ * address, then the nearest within o->within_m; two or more equally
+ * good: 'ambiguous', the candidates kept for a person), marks an
+ * earlier application of the same person for the same building (or
+ * address) as the one it duplicates, and stores all in one transaction
+ * with an audit row each.  An id stored before with the same applicant
+ * and address is counted unchanged; with others it is refused.  Nothing
+ * is written on error (SL_EINVAL naming the ref and the rule).
+ */
+int application_store(hq_store *st, const struct application *apps, size_t n,
+		      const struct application_opts *o,
+		      struct application_result *res, sl_error *err);
+/* A CSV of applications (docs/operations.md, "Damage survey") through
+ * application_store: all rows or none. */
+int application_import(hq_store *st, const char *path,
+		       const unsigned char *data, size_t len,
+		       const struct application_opts *o,
+		       struct application_result *res, sl_error *err);
+/* RFC 3339 time ("2016-04-20T10:15:00+09:00"; a space for T, '/' in the
+ * date; seconds optional); without an offset, utc_offset_min's unless it
+ * is INT_MIN. */
+int application_time(const char *text, int utc_offset_min, time_t *out,
+		      sl_error *err);
+/* A person settles an application's building (ambiguous, unmatched or
+ * wrong): matched_by 'staff', candidates dropped, audited. */
+int application_set_building(hq_store *st, const char *app_id,
+			     const char *building_id, const char *who,
+			     time_t now, sl_error *err);
+/* Appends to survey_audit inside the caller's transaction; app_id and
+ * detail may be NULL. */
+int application_audit(hq_store *st, time_t at, const char *who,
+		      const char *action, const char *app_id,
+		      const char *detail, sl_error *err);
+
+/* ---- drone.c: damage classes from drone and aerial imagery ---- */
+
+enum drone_damage {
+	DRONE_NO_DAMAGE,
+	DRONE_MINOR,
+	DRONE_MAJOR,
+	DRONE_DESTROYED,
+	DRONE_UNCLASSIFIED
+};
+/* xBD's names: "no-damage", ..., "un-classified" (drone_features.damage) */
+const char *drone_damage_name(enum drone_damage d);
+struct drone_feature {
+	char *id;    /* the feature's id, xBD uid, or "#INDEX" */
+	enum drone_damage damage;
+	double confidence; /* 0..1 */
+	char *image;	   /* may be NULL */
+	struct geo_shape *shape;
+	size_t index;	   /* in the file, from 0 */
+};
+struct drone_set {
+	int xbd; /* 1: an xBD label file, 0: GeoJSON */
+	struct drone_feature *f; /* owned by the set */
+	size_t n;
+};
+/*
+ * A GeoJSON FeatureCollection (properties damage, confidence, image, id)
+ * or an xBD label JSON (features.lng_lat[].wkt and properties.subtype,
+ * uid; metadata.img_name).  default_confidence (0..1, or NAN: required
+ * per feature) stands for a feature without one; xBD labels have none.
+ * Returns 0 and *out (the caller's: drone_set_free), or SL_EINVAL with
+ * err "FILE: feature N: rule" (bad JSON, geometry, WKT, coordinates, an
+ * unknown damage class, a repeated id), or SL_ENOMEM.
+ */
+int drone_parse(const char *path, const unsigned char *data, size_t len,
+		double default_confidence, struct drone_set **out,
+		sl_error *err);
+void drone_set_free(struct drone_set *set);
+struct drone_result {
+	size_t features, matched, unmatched, replaced; /* replaced: this
+					    source's rows before */
+};
+/* Replaces every feature of source with the set's, each matched to a
+ * building (building_index_match, within_m for point buildings), in one
+ * transaction: importing the same source again changes nothing. */
+int drone_import(hq_store *st, const char *source, const char *path,
+		 const struct drone_set *set, double within_m, time_t now,
+		 struct drone_result *res, sl_error *err);
+
+/* ---- triage.c: lanes for applications, desk approval ---- */
+
+enum triage_lane { TRIAGE_PHOTO, TRIAGE_SELF, TRIAGE_FIELD, TRIAGE_INTERIOR };
+const char *triage_lane_name(enum triage_lane l); /* applications.lane */
+/* What triage knows of one application and its building's imagery. */
+struct triage_input {
+	const char *building_id; /* NULL: no building matched */
+	int consent_self, second_survey;
+	long long features;	    /* imagery features of the building */
+	long long light;	    /* ... no-damage or minor-damage */
+	long long major, unclassified;
+	double destroyed_conf;	    /* best 'destroyed' confidence; -1 none */
+	const char *destroyed_feature; /* "SOURCE/ID" of it, or NULL */
+};
+struct triage_decision {
+	enum triage_lane lane;
+	char reason[320];
+};
+/* The lane rules (docs/operations.md, "Damage survey"), in order: photo
+ * (destroyed at confidence >= threshold), interior (second survey asked),
+ * self (only no or minor damage seen, applicant consented), field. */
+void triage_decide(const struct triage_input *in, double threshold,
+		   struct triage_decision *out);
+struct triage_counts {
+	size_t lanes[4]; /* by enum triage_lane */
+	size_t held;	 /* received but ambiguous or duplicate: not triaged */
+};
+/* Triages every received application that is neither a duplicate nor
+ * ambiguously matched, in one transaction, with its reason and an audit
+ * row: photo and self go to 'triaged' (a desk approves them), field and
+ * interior to 'ready' (the field-survey queue). */
+int triage_run(hq_store *st, double threshold, const char *who, time_t now,
+	       struct triage_counts *c, sl_error *err);
+/* A named person confirms a photo-lane (全壊, grade zenkai) or a self-lane
+ * (一部損壊, ichibu_sonkai) application: state 'validated', audited.
+ * SL_EINVAL when it is not waiting in one of those lanes. */
+int triage_approve(hq_store *st, const char *app_id, const char *who,
+		   time_t now, sl_error *err);
+/* ... or sends it to a field survey instead, saying why. */
+int triage_reject(hq_store *st, const char *app_id, const char *who,
+		  const char *reason, time_t now, sl_error *err);
+
+/* ---- surveycmd.c: `hq survey ...` ---- */
+
+/* argv[0] is "survey"; returns the exit status. */
+int surveycmd_main(const struct hq_config *cfg, int argc, char **argv);
 
 #endif
