@@ -3,6 +3,18 @@
  * event and signal the owner; everything else happens in mq_poll() on the
  * owner thread, including (re)connecting, so there is exactly one place
  * where connection state changes are acted on.
+ *
+ * Bounded intake: paho PUBACKs an incoming message before handing it to
+ * on_message and keeps reading the socket whatever the callback returns,
+ * so the only way to stop a broker backlog flowing into memory is for
+ * on_message to wait while the queue is full: paho's receive thread then
+ * stops reading, and TCP pushes back to the broker.  It waits holding
+ * paho's global mutex, which every paho call (a publish from the owner
+ * too) and paho's send thread need.  So it waits only while the owner is
+ * not calling into paho: every owner call is bracketed by
+ * owner_enter()/owner_leave(), and entering wakes a waiting callback,
+ * which then takes the message anyway (the queue may go past its limit
+ * by what arrives during the call).
  */
 #include "mq.h"
 
@@ -55,13 +67,18 @@ struct mq_client {
 
 	/* Shared with paho threads: protected by lock. */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond; /* the owner waits for events */
+	pthread_cond_t room; /* on_message waits for the owner to take them */
 	struct mq_node *head, *tail;
 	size_t queued;
+	int parked;        /* on_message is waiting for room */
+	int owner_in_paho; /* the owner is inside a paho call */
+	int stopping;      /* mq_stop: never wait again */
 	struct pub_ctx *pending;
 	int inflight;
 
 	/* Owner thread only. */
+	struct mq_node *ready; /* taken from the queue at once, in order */
 	enum conn_state state;
 	struct timespec retry_at;
 	int backoff_ms;
@@ -132,6 +149,23 @@ static void push_status(mq_client *c, enum mq_event_type type, long long tag,
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Brackets every paho call made by the owner thread (see the top). */
+static void owner_enter(mq_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->owner_in_paho++;
+	if (c->parked)
+		pthread_cond_signal(&c->room);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void owner_leave(mq_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->owner_in_paho--;
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void on_connection_lost(void *context, char *cause)
 {
 	mq_client *c = context;
@@ -147,12 +181,6 @@ static int on_message(void *context, char *topic, int topic_len,
 	size_t wire = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
 	size_t keep = wire > c->opt.max_payload ? c->opt.max_payload : wire;
 	struct mq_node *node;
-
-	pthread_mutex_lock(&c->lock);
-	int full = c->queued >= c->opt.max_queue;
-	pthread_mutex_unlock(&c->lock);
-	if (full)
-		return 0; /* paho keeps it and offers it again later */
 
 	node = calloc(1, sizeof(*node));
 	if (node == NULL)
@@ -177,6 +205,12 @@ static int on_message(void *context, char *topic, int topic_len,
 	node->ev.retained = msg->retained;
 
 	pthread_mutex_lock(&c->lock);
+	while (c->queued >= c->opt.max_queue && !c->owner_in_paho &&
+	       !c->stopping) {
+		c->parked = 1;
+		pthread_cond_wait(&c->room, &c->lock);
+	}
+	c->parked = 0;
 	enqueue_locked(c, node);
 	pthread_mutex_unlock(&c->lock);
 
@@ -339,6 +373,7 @@ mq_client *mq_new(const struct mq_options *opt, sl_error *err)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&c->room, NULL);
 
 	if (opt->mqtt_version != 0 && opt->mqtt_version != 4 &&
 	    opt->mqtt_version != 5) {
@@ -404,15 +439,19 @@ void mq_free(mq_client *c)
 	if (c == NULL)
 		return;
 	if (c->handle) {
-		if (MQTTAsync_isConnected(c->handle))
-			mq_stop(c, 0, 1000);
+		mq_stop(c, 0, 1000);
+		owner_enter(c);
 		MQTTAsync_destroy(&c->handle);
+		owner_leave(c);
 	}
-	while (c->head) {
-		struct mq_node *n = c->head;
-		c->head = n->next;
-		mq_event_clear(&n->ev);
-		free(n);
+	for (struct mq_node **list = &c->head; list;
+	     list = list == &c->head ? &c->ready : NULL) {
+		while (*list) {
+			struct mq_node *n = *list;
+			*list = n->next;
+			mq_event_clear(&n->ev);
+			free(n);
+		}
 	}
 	while (c->pending) {
 		struct pub_ctx *p = c->pending;
@@ -440,6 +479,7 @@ void mq_free(mq_client *c)
 	free(c->password);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
+	pthread_cond_destroy(&c->room);
 	free(c);
 }
 
@@ -468,7 +508,9 @@ int mq_set_will(mq_client *c, const char *topic, const void *payload,
 static int send_subscribe(mq_client *c, const struct sub *s)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	owner_enter(c);
 	int rc = MQTTAsync_subscribe(c->handle, s->filter, s->qos, &ro);
+	owner_leave(c);
 	if (rc != MQTTASYNC_SUCCESS)
 		log_warn("mq: subscribe %s: %s", s->filter,
 			 MQTTAsync_strerror(rc));
@@ -542,7 +584,9 @@ static int begin_connect(mq_client *c)
 		co->onSuccess = on_connect_ok;
 		co->onFailure = on_connect_fail;
 	}
+	owner_enter(c);
 	int rc = MQTTAsync_connect(c->handle, co);
+	owner_leave(c);
 	MQTTProperties_free(&props);
 	if (rc != MQTTASYNC_SUCCESS) {
 		log_warn("mq: connect: %s", MQTTAsync_strerror(rc));
@@ -554,6 +598,9 @@ static int begin_connect(mq_client *c)
 
 int mq_start(mq_client *c, sl_error *err)
 {
+	pthread_mutex_lock(&c->lock);
+	c->stopping = 0;
+	pthread_mutex_unlock(&c->lock);
 	if (begin_connect(c) != 0)
 		return sl_error_set(err, SL_ENET, "cannot start connecting to %s",
 				    c->opt.uris);
@@ -610,7 +657,9 @@ int mq_publish(mq_client *c, const char *topic, const void *payload,
 		c->inflight++;
 		pthread_mutex_unlock(&c->lock);
 	}
+	owner_enter(c);
 	int rc = MQTTAsync_sendMessage(c->handle, topic, &msg, &ro);
+	owner_leave(c);
 	if (rc != MQTTASYNC_SUCCESS) {
 		if (p)
 			forget_pending(c, p);
@@ -651,18 +700,24 @@ int mq_poll(mq_client *c, int timeout_ms, struct mq_event *ev)
 		    begin_connect(c) != 0)
 			schedule_retry(c);
 
-		pthread_mutex_lock(&c->lock);
-		struct mq_node *n = c->head;
+		struct mq_node *n = c->ready;
 		if (n) {
-			c->head = n->next;
-			if (c->head == NULL)
-				c->tail = NULL;
-			c->queued--;
-			pthread_mutex_unlock(&c->lock);
+			c->ready = n->next;
 			*ev = n->ev;
 			free(n);
 			observe(c, ev);
 			return 1;
+		}
+		/* The whole queue at once: one lock per batch, not per event. */
+		pthread_mutex_lock(&c->lock);
+		if (c->head) {
+			c->ready = c->head;
+			c->head = c->tail = NULL;
+			c->queued = 0;
+			if (c->parked)
+				pthread_cond_signal(&c->room);
+			pthread_mutex_unlock(&c->lock);
+			continue;
 		}
 		long long left = ms_until(&deadline);
 		if (left <= 0) {
@@ -691,13 +746,29 @@ int mq_inflight(const mq_client *c)
 	return n;
 }
 
+/* MQTTAsync_isConnected takes paho's mutex: an owner call. */
+static int paho_connected(mq_client *c)
+{
+	owner_enter(c);
+	int up = MQTTAsync_isConnected(c->handle);
+	owner_leave(c);
+	return up;
+}
+
 int mq_stop(mq_client *c, int send_will, int timeout_ms)
 {
 	MQTTAsync_disconnectOptions d5 = MQTTAsync_disconnectOptions_initializer5;
 	MQTTAsync_disconnectOptions d3 = MQTTAsync_disconnectOptions_initializer;
 	MQTTAsync_disconnectOptions *d = c->opt.mqtt_version == 5 ? &d5 : &d3;
 
-	if (!MQTTAsync_isConnected(c->handle)) {
+	/* paho's send thread carries the DISCONNECT: on_message must not
+	 * hold paho's mutex while the owner waits for it. */
+	pthread_mutex_lock(&c->lock);
+	c->stopping = 1;
+	if (c->parked)
+		pthread_cond_signal(&c->room);
+	pthread_mutex_unlock(&c->lock);
+	if (!paho_connected(c)) {
 		c->state = CONN_IDLE;
 		return 0;
 	}
@@ -710,11 +781,13 @@ int mq_stop(mq_client *c, int send_will, int timeout_ms)
 		mq_publish(c, c->will_topic, c->will_payload, c->will_len,
 			   c->will_qos, c->will_retain, 0, NULL);
 	c->state = CONN_IDLE;
+	owner_enter(c);
 	int rc = MQTTAsync_disconnect(c->handle, d);
+	owner_leave(c);
 	if (rc != MQTTASYNC_SUCCESS)
 		return SL_ENET;
 	/* Disconnect is asynchronous; give it its timeout to finish. */
-	for (int waited = 0; waited < timeout_ms && MQTTAsync_isConnected(c->handle);
+	for (int waited = 0; waited < timeout_ms && paho_connected(c);
 	     waited += 10)
 		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
 	return 0;

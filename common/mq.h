@@ -37,7 +37,9 @@ struct mq_options {
 	size_t max_payload;    /* larger incoming payloads are truncated and
 				  flagged; 0: 64 KiB */
 	size_t max_queue;      /* events held for mq_poll; 0: 10000.  When
-				  full, paho is asked to redeliver later. */
+				  full, paho's receive thread waits (TCP
+				  pushes back to the broker) until mq_poll
+				  takes them; see mq.c for the exceptions. */
 	int reconnect_min_ms;  /* 0: 500 */
 	int reconnect_max_ms;  /* 0: 30000 */
 };

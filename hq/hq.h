@@ -72,6 +72,11 @@ enum store_result { STORE_NEW, STORE_DUPLICATE, STORE_IGNORED };
  */
 int store_message(hq_store *st, enum topic_kind kind, const json_t *msg,
 		  time_t received_at, enum store_result *result, sl_error *err);
+/* The same, storing text (len bytes, the payload msg was decoded from,
+ * not re-encoded) as the message's payload; for state, text is unused. */
+int store_message_text(hq_store *st, enum topic_kind kind, const json_t *msg,
+		       const char *text, size_t len, time_t received_at,
+		       enum store_result *result, sl_error *err);
 
 /*
  * A rejected message that still names its sequence number settles it:

@@ -11,8 +11,17 @@
  * several hq processes split the shelters' messages (MQTT 5 shared
  * subscriptions, docs/operations.md).  Every feed_interval_s, if anything
  * changed, the public feed is published (retained) and written.
+ *
+ * Acknowledgements are coalesced: a shelter's retained ack goes out at
+ * most once per ack_interval_ms, always carrying the latest committed
+ * acked_seq.  The first ack after a quiet spell goes out at once, and a
+ * later one as soon as the interval has passed, so the last ack of a
+ * burst is never held back longer than the interval.
  */
+#define _XOPEN_SOURCE 700 /* tsearch */
+#include <search.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,6 +31,21 @@
 #include "msg.h"
 #include "stop.h"
 #include "rules.h"
+
+/* One shelter's acknowledgement.  Lives as long as the ingest. */
+struct ack_state {
+	char *shelter_id;    /* the tree's key; owned */
+	long long committed; /* acked_seq as of the last commit */
+	long long staged;    /* acked_seq read inside the open transaction */
+	double sent_at;      /* monotonic s of the last publish; 0: never */
+	int in_batch, due;   /* listed in batch[] / due[] */
+};
+
+/* A growable array of pointers to states it does not own. */
+struct ack_list {
+	struct ack_state **v;
+	size_t n, cap;
+};
 
 struct ingest {
 	const struct hq_config *cfg;
@@ -33,41 +57,75 @@ struct ingest {
 	limit_table *limits;
 	double last_feed, last_counters; /* monotonic seconds */
 	int changed;                     /* since the last feed */
-	char **touched; /* shelters to acknowledge after the batch commits */
-	long long *acked; /* their acked_seq, read before the commit */
-	size_t ntouched, cap;
+	void *acks;              /* tsearch tree of struct ack_state */
+	struct ack_list all;     /* every state, for freeing */
+	struct ack_list batch;   /* touched by the open transaction */
+	struct ack_list due;     /* committed, ack not published yet */
+	double next_ack;         /* monotonic s when due[] next has work */
 	char state_topic[TOPIC_MAX];
 };
 
-static int touch(struct ingest *in, const char *shelter_id)
+static int ack_list_push(struct ack_list *l, struct ack_state *s)
 {
-	for (size_t i = 0; i < in->ntouched; i++)
-		if (strcmp(in->touched[i], shelter_id) == 0)
-			return 0;
-	if (in->ntouched == in->cap) {
-		size_t cap = in->cap ? in->cap * 2 : 64;
-		char **grown = realloc(in->touched, cap * sizeof(*grown));
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct ack_state **grown = realloc(l->v, cap * sizeof(*grown));
 		if (grown == NULL)
 			return SL_ENOMEM;
-		in->touched = grown;
-		long long *seqs = realloc(in->acked, cap * sizeof(*seqs));
-		if (seqs == NULL)
-			return SL_ENOMEM;
-		in->acked = seqs;
-		in->cap = cap;
+		l->v = grown;
+		l->cap = cap;
 	}
-	in->touched[in->ntouched] = strdup(shelter_id);
-	if (in->touched[in->ntouched] == NULL)
-		return SL_ENOMEM;
-	in->ntouched++;
+	l->v[l->n++] = s;
 	return 0;
+}
+
+static int ack_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ack_state *)a)->shelter_id,
+		      ((const struct ack_state *)b)->shelter_id);
+}
+
+/* The shelter's state, created on first use; NULL when out of memory. */
+static struct ack_state *ack_state_of(struct ingest *in, const char *id)
+{
+	struct ack_state key = { .shelter_id = (char *)(uintptr_t)id };
+	struct ack_state **found = tfind(&key, &in->acks, ack_cmp);
+	if (found)
+		return *found;
+	struct ack_state *s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->shelter_id = strdup(id)) == NULL ||
+	    ack_list_push(&in->all, s) != 0) {
+		if (s)
+			free(s->shelter_id);
+		free(s);
+		return NULL;
+	}
+	if (tsearch(s, &in->acks, ack_cmp) == NULL) {
+		in->all.n--;
+		free(s->shelter_id);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* The shelter is acknowledged after the open transaction commits. */
+static int touch(struct ingest *in, const char *shelter_id)
+{
+	struct ack_state *s = ack_state_of(in, shelter_id);
+	if (s == NULL)
+		return SL_ENOMEM;
+	if (s->in_batch)
+		return 0;
+	s->in_batch = 1;
+	return ack_list_push(&in->batch, s);
 }
 
 static void clear_touched(struct ingest *in)
 {
-	for (size_t i = 0; i < in->ntouched; i++)
-		free(in->touched[i]);
-	in->ntouched = 0;
+	for (size_t i = 0; i < in->batch.n; i++)
+		in->batch.v[i]->in_batch = 0;
+	in->batch.n = 0;
 }
 
 /*
@@ -187,7 +245,9 @@ static int ingest_one(struct ingest *in, const struct mq_event *ev,
 		json_decref(msg);
 		return reject(in, ev, &t, bad, err);
 	}
-	int rc = store_message(in->store, t.kind, msg, time(NULL), &result, err);
+	int rc = store_message_text(in->store, t.kind, msg,
+				    (const char *)ev->payload, ev->len,
+				    time(NULL), &result, err);
 	json_decref(msg);
 	if (rc != 0)
 		return rc;
@@ -224,18 +284,11 @@ static int publish_json(struct ingest *in, const char *topic, json_t *msg,
 /*
  * paho refuses a publish once maxBufferedMessages (100 by default)
  * commands are queued, even while connected: a batch touching hundreds
- * of shelters lost most of their acknowledgements.  Keeps at most one
- * in-flight window (64) pending, waiting at most a few seconds for the
- * broker's PUBACKs to make room.
+ * of shelters lost most of their acknowledgements.  At most one
+ * in-flight window (64) is handed to paho; the rest stay due.
  */
 #define ACK_PENDING_MAX 64
-static void wait_for_room(struct ingest *in)
-{
-	for (int waited_ms = 0; mq_inflight(in->mq) >= ACK_PENDING_MAX &&
-				mq_is_connected(in->mq) && waited_ms < 5000;
-	     waited_ms++)
-		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
-}
+
 
 static json_t *hq_state_msg(const struct hq_config *cfg, const char *state)
 {
@@ -250,38 +303,100 @@ static json_t *hq_state_msg(const struct hq_config *cfg, const char *state)
  * after the commit cost more than the rest of the acknowledgement. */
 static int read_acked(struct ingest *in, sl_error *err)
 {
-	for (size_t i = 0; i < in->ntouched; i++) {
-		int rc = store_acked_seq(in->store, in->touched[i], &in->acked[i],
-					 err);
+	for (size_t i = 0; i < in->batch.n; i++) {
+		struct ack_state *s = in->batch.v[i];
+		int rc = store_acked_seq(in->store, s->shelter_id, &s->staged, err);
 		if (rc != 0)
 			return rc;
 	}
 	return 0;
 }
 
-static void acknowledge(struct ingest *in)
+/* After COMMIT: what was staged is now promised, and due to go out. */
+static int commit_acks(struct ingest *in)
 {
-	char now[32], topic[TOPIC_MAX];
-	msg_time(time(NULL), now);
-	for (size_t i = 0; i < in->ntouched; i++) {
-		const char *id = in->touched[i];
-		long long acked = in->acked[i];
-		if (topic_build(topic, sizeof(topic), in->cfg->common.municipality,
-				id, TOPIC_ACK) != 0)
-			continue;
-		json_t *ack = json_pack("{s:i, s:s, s:s, s:s, s:I, s:s}", "v", 1,
-					"type", "ack", "shelter_id", id,
-					"municipality",
-					in->cfg->common.municipality,
-					"acked_seq", (json_int_t)acked, "time", now);
-		if (ack == NULL)
-			continue;
-		wait_for_room(in);
-		if (publish_json(in, topic, ack, 1) == 0)
-			in->n.acknowledged++;
-		json_decref(ack);
+	int rc = 0;
+	for (size_t i = 0; i < in->batch.n; i++) {
+		struct ack_state *s = in->batch.v[i];
+		s->committed = s->staged;
+		if (!s->due && rc == 0) {
+			s->due = 1;
+			rc = ack_list_push(&in->due, s);
+		}
 	}
 	clear_touched(in);
+	in->next_ack = 0;
+	return rc;
+}
+
+/* 0 when handed to paho. */
+static int publish_ack(struct ingest *in, const struct ack_state *s,
+		       const char *now)
+{
+	char topic[TOPIC_MAX];
+	if (topic_build(topic, sizeof(topic), in->cfg->common.municipality,
+			s->shelter_id, TOPIC_ACK) != 0)
+		return 0; /* cannot be addressed: nothing will ever fix it */
+	json_t *ack = json_pack("{s:i, s:s, s:s, s:s, s:I, s:s}", "v", 1,
+				"type", "ack", "shelter_id", s->shelter_id,
+				"municipality", in->cfg->common.municipality,
+				"acked_seq", (json_int_t)s->committed, "time",
+				now);
+	if (ack == NULL)
+		return SL_ENOMEM;
+	int rc = publish_json(in, topic, ack, 1);
+	json_decref(ack);
+	if (rc == 0)
+		in->n.acknowledged++;
+	return rc;
+}
+
+/*
+ * Publishes the due acks whose shelter has not had one for
+ * ack_interval_ms, as far as paho has room (ACK_PENDING_MAX); never
+ * waits.  Whatever is left stays due, and next_ack says when to look
+ * again.
+ */
+static void flush_acks(struct ingest *in, int force)
+{
+	double now = monotonic_s();
+	double interval = force ? 0 : (double)in->cfg->ack_interval_ms / 1000;
+	char stamp[32];
+	size_t keep = 0;
+	int room = mq_is_connected(in->mq);
+
+	if (in->due.n == 0 || (now < in->next_ack && !force))
+		return;
+	msg_time(time(NULL), stamp);
+	in->next_ack = now + 1;
+	for (size_t i = 0; i < in->due.n; i++) {
+		struct ack_state *s = in->due.v[i];
+		double at = s->sent_at + interval;
+		if (room && at <= now &&
+		    mq_inflight(in->mq) >= ACK_PENDING_MAX)
+			room = 0;
+		if (room && at <= now && publish_ack(in, s, stamp) == 0) {
+			s->due = 0;
+			s->sent_at = now;
+			continue;
+		}
+		if (at > now && at < in->next_ack)
+			in->next_ack = at;
+		in->due.v[keep++] = s;
+	}
+	in->due.n = keep;
+	/* No room: a PUBACK (an event) wakes the poll; look again soon. */
+	if (!room && now + 0.05 < in->next_ack)
+		in->next_ack = now + 0.05;
+}
+
+/* How long the batch loop may wait for its first event. */
+static int idle_wait_ms(const struct ingest *in)
+{
+	if (in->due.n == 0)
+		return 1000;
+	double left = (in->next_ack - monotonic_s()) * 1000;
+	return left <= 0 ? 0 : left >= 1000 ? 1000 : (int)left + 1;
 }
 
 /* The public feed, when due and something changed since the last. */
@@ -358,7 +473,7 @@ static int ingest_batch(struct ingest *in, sl_error *err)
 	struct mq_event ev;
 	long long taken = 0;
 	int in_txn = 0, rc = 0;
-	int wait_ms = 1000;
+	int wait_ms = idle_wait_ms(in);
 	double first = 0;
 
 	while (!stop_requested() && taken < in->cfg->batch_max &&
@@ -366,6 +481,9 @@ static int ingest_batch(struct ingest *in, sl_error *err)
 		if (ev.type != MQ_EV_MESSAGE) {
 			on_status_event(in, &ev);
 			mq_event_clear(&ev);
+			/* a PUBACK or a new connection: room for due acks */
+			in->next_ack = 0;
+			flush_acks(in, 0);
 			continue;
 		}
 		if (!in_txn) {
@@ -398,8 +516,10 @@ static int ingest_batch(struct ingest *in, sl_error *err)
 			clear_touched(in);
 			return rc;
 		}
-		acknowledge(in);
+		if (commit_acks(in) != 0)
+			return sl_error_set(err, SL_ENOMEM, "out of memory");
 	}
+	flush_acks(in, 0);
 	maybe_feed(in);
 	if (monotonic_s() - in->last_counters >= 60) {
 		in->last_counters = monotonic_s();
@@ -454,6 +574,8 @@ static int ingest_setup(struct ingest *in, const struct hq_config *cfg,
 		.clean_start = 0,
 		.session_expiry_s = (unsigned)cfg->session_expiry_s,
 		.max_payload = MSG_MAX_BYTES,
+		/* a backlog stays in the broker's session, not in our memory */
+		.max_queue = (size_t)cfg->batch_max * 2,
 	};
 	in->mq = mq_new(&o, err);
 	if (in->mq == NULL)
@@ -489,9 +611,15 @@ static void ingest_teardown(struct ingest *in)
 	catalog_free(in->items);
 	schema_set_free(in->schemas);
 	limit_free(in->limits);
-	clear_touched(in);
-	free(in->touched);
-	free(in->acked);
+	while (in->acks) /* the tree's nodes; the states are in all[] */
+		tdelete(*(struct ack_state **)in->acks, &in->acks, ack_cmp);
+	for (size_t i = 0; i < in->all.n; i++) {
+		free(in->all.v[i]->shelter_id);
+		free(in->all.v[i]);
+	}
+	free(in->all.v);
+	free(in->batch.v);
+	free(in->due.v);
 }
 
 int ingest_run(const struct hq_config *cfg, sl_error *err)
@@ -505,6 +633,8 @@ int ingest_run(const struct hq_config *cfg, sl_error *err)
 			 cfg->common.municipality, cfg->common.database);
 	while (rc == 0 && !stop_requested())
 		rc = ingest_batch(&in, err);
+	if (in.mq)
+		flush_acks(&in, 1); /* what is committed is promised now */
 	log_counters(&in, "");
 	ingest_teardown(&in);
 	return rc;

@@ -284,18 +284,18 @@ static const char *const migrations[] = {
 
 enum stmt_id {
 	ST_UPSERT_SHELTER,
-	ST_SET_NAME,
 	ST_INSERT_MESSAGE,
 	ST_INSERT_HEADCOUNT,
 	ST_INSERT_NEED,
 	ST_GET_ACKED,
 	ST_NEXT_SEQS,
+	ST_SEQ_SETTLED,
 	ST_SET_ACKED,
 	ST_GET_BIRTH,
 	ST_SET_STATE,
 	ST_DEAD_LETTER,
 	ST_SET_REPORTED,
-	ST_MAX_STATUS_SEQ,
+	ST_NEWER_STATUS,
 	ST_SET_OPERATOR,
 	ST_ADOPT_REGISTERED,
 	ST_RECEIPT_LINE,
@@ -303,11 +303,12 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
+	/* ?4, the name a message carries, may be NULL: the name stays */
 	[ST_UPSERT_SHELTER] =
-		"INSERT INTO shelters (shelter_id, municipality, first_seen, last_seen)"
-		" VALUES (?1, ?2, ?3, ?3)"
-		" ON CONFLICT (shelter_id) DO UPDATE SET last_seen = max(last_seen, ?3)",
-	[ST_SET_NAME] = "UPDATE shelters SET name = ?2 WHERE shelter_id = ?1",
+		"INSERT INTO shelters (shelter_id, municipality, name, first_seen,"
+		" last_seen) VALUES (?1, ?2, ?4, ?3, ?3)"
+		" ON CONFLICT (shelter_id) DO UPDATE SET last_seen = max(last_seen, ?3),"
+		" name = coalesce(?4, name)",
 	[ST_INSERT_MESSAGE] =
 		"INSERT INTO messages (shelter_id, seq, type, time, historical,"
 		" received_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -324,6 +325,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_NEXT_SEQS] = "SELECT seq FROM messages WHERE shelter_id = ?1"
 			 " AND seq > ?2 UNION SELECT seq FROM dead_letters"
 			 " WHERE shelter_id = ?1 AND seq > ?2 ORDER BY 1",
+	/* two index lookups, where ST_NEXT_SEQS sorts a union */
+	[ST_SEQ_SETTLED] =
+		"SELECT EXISTS (SELECT 1 FROM messages WHERE shelter_id = ?1"
+		" AND seq = ?2) OR EXISTS (SELECT 1 FROM dead_letters"
+		" WHERE shelter_id = ?1 AND seq = ?2)",
 	[ST_SET_ACKED] = "UPDATE shelters SET acked_seq = ?2 WHERE shelter_id = ?1",
 	[ST_GET_BIRTH] = "SELECT birth FROM shelters WHERE shelter_id = ?1",
 	[ST_SET_STATE] = "UPDATE shelters SET status = ?2, birth = ?3,"
@@ -340,8 +346,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" position_source = CASE WHEN ?6 THEN coalesce(?5, position_source)"
 		"   ELSE position_source END"
 		" WHERE shelter_id = ?1",
-	[ST_MAX_STATUS_SEQ] = "SELECT max(seq) FROM messages"
-			      " WHERE shelter_id = ?1 AND type = 'status'",
+	/* a range from ?2 up, empty when reports arrive in order; max(seq)
+	 * over type = 'status' read every report of the shelter */
+	[ST_NEWER_STATUS] = "SELECT EXISTS (SELECT 1 FROM messages"
+			    " WHERE shelter_id = ?1 AND seq > ?2"
+			    " AND type = 'status')",
 	[ST_SET_OPERATOR] =
 		"UPDATE shelters SET operator_state = ?2, operator_changed_at = ?3"
 		" WHERE shelter_id = ?1",
@@ -447,30 +456,37 @@ static void bind_opt_int(sqlite3_stmt *s, int i, const json_t *o,
 		sqlite3_bind_null(s, i);
 }
 
+/* name NULL keeps the shelter's name. */
 static int upsert_shelter(hq_store *st, const char *id, const char *muni,
-			  time_t now, sl_error *err)
+			  const char *name, time_t now, sl_error *err)
 {
 	sqlite3_stmt *s = st->st[ST_UPSERT_SHELTER];
 	bind_text(s, 1, id);
 	bind_text(s, 2, muni);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
+	bind_text(s, 4, name);
 	return run(st, ST_UPSERT_SHELTER, err);
 }
 
 static int touch_shelter(hq_store *st, const json_t *msg, time_t now,
 			 sl_error *err)
 {
-	sqlite3_stmt *s;
-	int rc = upsert_shelter(st, get_str(msg, "shelter_id"),
-				get_str(msg, "municipality"), now, err);
-	const char *name = get_str(msg, "name");
-	if (rc == 0 && name) {
-		s = st->st[ST_SET_NAME];
-		bind_text(s, 1, get_str(msg, "shelter_id"));
-		bind_text(s, 2, name);
-		rc = run(st, ST_SET_NAME, err);
-	}
-	return rc;
+	return upsert_shelter(st, get_str(msg, "shelter_id"),
+			      get_str(msg, "municipality"), get_str(msg, "name"),
+			      now, err);
+}
+
+/* 1 when the query (bound by the caller) answers true; < 0 on error. */
+static int ask(hq_store *st, enum stmt_id id, sl_error *err)
+{
+	sqlite3_stmt *s = st->st[id];
+	int rc = sqlite3_step(s);
+	int yes = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW)
+		return db_error(st->db, err, stmt_sql[id]);
+	return yes;
 }
 
 int store_acked_seq(hq_store *st, const char *shelter_id, long long *seq,
@@ -491,15 +507,29 @@ int store_acked_seq(hq_store *st, const char *shelter_id, long long *seq,
 
 /*
  * Moves acked_seq over every stored seq that directly follows it, so an
- * acknowledgement never covers a gap left by a lost message.
+ * acknowledgement never covers a gap left by a lost message.  `seq` was
+ * just settled: only seq == acked_seq + 1 can move it, and unless seq + 1
+ * is settled too (a gap being filled), to seq exactly.
  */
-static int advance_acked(hq_store *st, const char *shelter_id, sl_error *err)
+static int advance_acked(hq_store *st, const char *shelter_id, long long seq,
+			 sl_error *err)
 {
 	long long acked, next;
 	int rc = store_acked_seq(st, shelter_id, &acked, err);
-	if (rc != 0)
+	if (rc != 0 || seq != acked + 1)
 		return rc;
-	sqlite3_stmt *s = st->st[ST_NEXT_SEQS];
+	sqlite3_stmt *s = st->st[ST_SEQ_SETTLED];
+	bind_text(s, 1, shelter_id);
+	sqlite3_bind_int64(s, 2, seq + 1);
+	if ((rc = ask(st, ST_SEQ_SETTLED, err)) < 0)
+		return rc;
+	if (rc == 0) {
+		s = st->st[ST_SET_ACKED];
+		bind_text(s, 1, shelter_id);
+		sqlite3_bind_int64(s, 2, seq);
+		return run(st, ST_SET_ACKED, err);
+	}
+	s = st->st[ST_NEXT_SEQS];
 	bind_text(s, 1, shelter_id);
 	sqlite3_bind_int64(s, 2, acked);
 	next = acked;
@@ -567,16 +597,13 @@ static int note_report(hq_store *st, const json_t *msg, time_t now,
 	sqlite3_stmt *s = st->st[ST_SET_REPORTED];
 	const json_t *pos = json_object_get(msg, "position");
 	const char *id = get_str(msg, "shelter_id");
-	sqlite3_stmt *q = st->st[ST_MAX_STATUS_SEQ];
+	sqlite3_stmt *q = st->st[ST_NEWER_STATUS];
 	bind_text(q, 1, id);
-	int rc = sqlite3_step(q);
-	long long newest = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-	if (rc != SQLITE_ROW)
-		return db_error(st->db, err, "newest report");
-	/* the report itself is stored already */
-	int is_newest = json_integer_value(json_object_get(msg, "seq")) >= newest;
+	sqlite3_bind_int64(q, 2, json_integer_value(json_object_get(msg, "seq")));
+	int newer = ask(st, ST_NEWER_STATUS, err);
+	if (newer < 0)
+		return newer;
+	int is_newest = !newer;
 	bind_text(s, 1, id);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
 	if (pos) {
@@ -613,20 +640,17 @@ static int store_receipt(hq_store *st, const json_t *msg, time_t now,
 }
 
 static int store_sequenced(hq_store *st, enum topic_kind kind,
-			   const json_t *msg, time_t now,
-			   enum store_result *result, sl_error *err)
+			   const json_t *msg, const char *text, size_t len,
+			   time_t now, enum store_result *result, sl_error *err)
 {
 	sqlite3_stmt *s = st->st[ST_INSERT_MESSAGE];
-	char *text = msg_encode(msg);
-	if (text == NULL)
-		return sl_error_set(err, SL_ENOMEM, "out of memory");
 	bind_text(s, 1, get_str(msg, "shelter_id"));
 	sqlite3_bind_int64(s, 2, json_integer_value(json_object_get(msg, "seq")));
 	bind_text(s, 3, topic_kind_name(kind));
 	bind_text(s, 4, get_str(msg, "time"));
 	sqlite3_bind_int(s, 5, json_is_true(json_object_get(msg, "historical")));
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)now);
-	sqlite3_bind_text(s, 7, text, -1, free);
+	sqlite3_bind_text(s, 7, text, (int)len, SQLITE_STATIC);
 	int rc = run(st, ST_INSERT_MESSAGE, err);
 	if (rc != 0)
 		return rc;
@@ -643,7 +667,8 @@ static int store_sequenced(hq_store *st, enum topic_kind kind,
 		    (rc = note_report(st, msg, now, err)) != 0)
 			return rc;
 	}
-	return advance_acked(st, get_str(msg, "shelter_id"), err);
+	return advance_acked(st, get_str(msg, "shelter_id"),
+			     json_integer_value(json_object_get(msg, "seq")), err);
 }
 
 /*
@@ -680,13 +705,30 @@ static int store_state(hq_store *st, const json_t *msg,
 int store_message(hq_store *st, enum topic_kind kind, const json_t *msg,
 		  time_t received_at, enum store_result *result, sl_error *err)
 {
+	if (kind != TOPIC_STATUS && kind != TOPIC_RECEIPT)
+		return store_message_text(st, kind, msg, NULL, 0, received_at,
+					  result, err);
+	char *text = msg_encode(msg);
+	if (text == NULL)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	int rc = store_message_text(st, kind, msg, text, strlen(text),
+				    received_at, result, err);
+	free(text);
+	return rc;
+}
+
+int store_message_text(hq_store *st, enum topic_kind kind, const json_t *msg,
+		       const char *text, size_t len, time_t received_at,
+		       enum store_result *result, sl_error *err)
+{
 	int rc = touch_shelter(st, msg, received_at, err);
 	if (rc != 0)
 		return rc;
 	switch (kind) {
 	case TOPIC_STATUS:
 	case TOPIC_RECEIPT:
-		return store_sequenced(st, kind, msg, received_at, result, err);
+		return store_sequenced(st, kind, msg, text, len, received_at,
+				       result, err);
 	case TOPIC_STATE:
 		return store_state(st, msg, result, err);
 	default:
@@ -716,9 +758,9 @@ int store_dead_letter(hq_store *st, const char *topic, const char *reason,
 	if ((rc = run(st, ST_DEAD_LETTER, err)) != 0 || settle == NULL)
 		return rc;
 	if ((rc = upsert_shelter(st, settle->shelter_id, settle->municipality,
-				 received_at, err)) != 0)
+				 NULL, received_at, err)) != 0)
 		return rc;
-	return advance_acked(st, settle->shelter_id, err);
+	return advance_acked(st, settle->shelter_id, settle->seq, err);
 }
 
 int store_set_operator_state(hq_store *st, const char *shelter_id, int open,

@@ -58,6 +58,11 @@ wait "$waiter" || { echo "bench: hq did not drain the backlog"; cat "$T/drain.ou
 h1=$(date +%s.%N)
 stored=$(sql "SELECT count(*) FROM messages")
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$HQ_PID/status")
+# CPU seconds hq used for the drain (all threads; the main thread alone):
+# on a shared machine a steadier measure than the wall clock.
+tck=$(getconf CLK_TCK)
+cpu=$(awk -v t="$tck" '{printf "%.2f", ($14 + $15) / t}' "/proc/$HQ_PID/stat")
+cpu_main=$(awk -v t="$tck" '{printf "%.2f", ($14 + $15) / t}' "/proc/$HQ_PID/task/$HQ_PID/stat")
 
 # Latency: new shelters (prefix LAT, PAC) on the same broker and hq.
 "$LOAD" -b "$BROKER" -p LAT -s "$LAT_S" -n "$LAT_PER" -a -t 3600 >"$T/lat.out" 2>&1 ||
@@ -67,12 +72,12 @@ rss=$(awk '/^VmRSS/ {print $2}' "/proc/$HQ_PID/status")
 stop_hq
 counters=$(tail -1 "$T/hq.log" | sed 's/.*hq\[info\] //')
 
-python3 - "$N" "$S" "$PER" "$b0" "$b1" "$h0" "$h1" "$stored" "$hwm" "$rss" \
+python3 - "$N" "$S" "$PER" "$b0" "$b1" "$h0" "$h1" "$stored" "$hwm" "$rss" "$cpu" "$cpu_main" \
 	"$(grep RESULT "$T/lat.out")" "$(grep RESULT "$T/pace.out")" \
 	"$LAT_S" "$LAT_PER" "$LAT_RATE" "$counters" <<'PY'
 import sys
-(n, s, per, b0, b1, h0, h1, stored, hwm, rss, lat, pace, lat_s, lat_per,
- rate, counters) = sys.argv[1:]
+(n, s, per, b0, b1, h0, h1, stored, hwm, rss, cpu, cpu_main, lat, pace, lat_s,
+ lat_per, rate, counters) = sys.argv[1:]
 n = int(n)
 base = n / (float(b1) - float(b0))
 ours = n / (float(h1) - float(h0))
@@ -84,6 +89,9 @@ print(f"backlog drain: {n} reports from {s} shelters x {per}: hq stored and "
       f"({stored} rows); mosquitto_sub -c -q 1 drained the same backlog in "
       f"{float(b1) - float(b0):.1f} s = {base:.0f}/s; ratio hq/mosquitto_sub "
       f"{ours / base:.3f} (goal 0.8)")
+print(f"hq CPU during the drain: {cpu} s in all threads, {cpu_main} s in the "
+      f"main thread = {float(cpu) / n * 1e6:.0f} us and "
+      f"{float(cpu_main) / n * 1e6:.0f} us per report")
 print(f"latency publish->ack, {lat_s} shelters x {lat_per} as one burst: "
       f"p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms "
       f"(all acknowledged {lat['ack_s']} s after the first publish)")
