@@ -1017,6 +1017,11 @@ int application_import(hq_store *st, const char *path,
  * is INT_MIN. */
 int application_time(const char *text, int utc_offset_min, time_t *out,
 		      sl_error *err);
+/* The next counter id (C000001, C000002, ...) into out. */
+int application_next_id(hq_store *st, char *out, size_t cap, sl_error *err);
+/* yes/no text (1/0, yes/no, true/false, はい/いいえ, 有/無, あり/なし, ○,
+ * empty = no); SL_EINVAL for anything else. */
+int application_flag(const char *text, int *out);
 /* A person settles an application's building (ambiguous, unmatched or
  * wrong): matched_by 'staff', candidates dropped, audited. */
 int application_set_building(hq_store *st, const char *app_id,

@@ -105,6 +105,10 @@ static void usage(FILE *out)
 		"  scenario kashiwazaki|kumamoto|national [--seed N]\n"
 		"                               a synthetic event into the database:\n"
 		"                               depots, trucks, stock, shelter reports\n"
+		"  survey SUBCOMMAND ...        the り災証明 damage survey: import\n"
+		"                               buildings, applications and drone\n"
+		"                               imagery, triage, desk approval\n"
+		"                               (hq survey lists the subcommands)\n"
 		"\n"
 		"options:\n"
 		"  -c FILE   configuration file (default /etc/shelterlink/hq.conf)\n"
@@ -353,6 +357,8 @@ int main(int argc, char **argv)
 		rc = norms_main(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "estimate") == 0) {
 		rc = estimate_main(&cfg, argc - cmd_at, argv + cmd_at);
+	} else if (strcmp(cmd, "survey") == 0) {
+		rc = surveycmd_main(&cfg, argc - cmd_at, argv + cmd_at);
 	} else if (strcmp(cmd, "open") == 0 || strcmp(cmd, "close") == 0) {
 		rc = cmd_operator(&cfg, argc - cmd_at, argv + cmd_at);
 	} else {
