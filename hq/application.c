@@ -316,11 +316,16 @@ static int load_seen(struct storer *w, sl_error *err)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
+	/* the temp table lives in this connection: prepare after creating */
 	if ((rc = db_exec(w->db,
 			  "CREATE TEMP TABLE IF NOT EXISTS survey_seen ("
 			  " key TEXT PRIMARY KEY, application_id TEXT NOT NULL);"
 			  "DELETE FROM temp.survey_seen",
 			  err)) != 0 ||
+	    (rc = db_prepare(w->db, &w->q[Q_SEEN_ADD], q_sql[Q_SEEN_ADD],
+			     err)) != 0 ||
+	    (rc = db_prepare(w->db, &w->q[Q_SEEN_GET], q_sql[Q_SEEN_GET],
+			     err)) != 0 ||
 	    (rc = db_prepare(w->db, &s,
 			     "SELECT application_id, applicant, building_id,"
 			     " address_norm FROM applications WHERE"
@@ -535,10 +540,7 @@ int application_store(hq_store *st, const struct application *apps, size_t n,
 		storer_close(&w);
 		return rc;
 	}
-	/* the temp table lives in this connection: prepare after creating */
-	if ((rc = load_seen(&w, err)) == 0 &&
-	    (rc = db_prepare(w.db, &w.q[Q_SEEN_ADD], q_sql[Q_SEEN_ADD], err)) == 0)
-		rc = db_prepare(w.db, &w.q[Q_SEEN_GET], q_sql[Q_SEEN_GET], err);
+	rc = load_seen(&w, err);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = store_one(&w, &apps[i], err);
 	storer_close(&w);

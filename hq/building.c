@@ -181,7 +181,8 @@ int building_address_norm(const char *in, char *out, size_t cap)
 			continue;
 		}
 		size_t unit = prev_digit ? (size_t)unit_at(cp, i, n) : 0;
-		int between = prev_digit && i + 1 < n && cp[i + 1] < 0x80 &&
+		int between = (prev_digit || (len > 0 && out[len - 1] == '-')) &&
+			      i + 1 < n && cp[i + 1] < 0x80 &&
 			      cp[i + 1] >= '0' && cp[i + 1] <= '9';
 		if (unit || is_dash(c) ||
 		    (between && (c == 0x306E || c == 0x30CE || c == 0x30FC))) {
