@@ -24,18 +24,26 @@
  */
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hq.h"
 #include "mem.h"
 
-/* Candidate depots per shelter given to the simplex up front; the exact
- * check over every depot adds any other arc that could lower the cost. */
+/* Nearest stocked depots kept per shelter: the coarse problem's regions
+ * are named by the first two stocked for the item. */
 #define NEAREST_K 12
-#define ARCS_K	  8 /* of which this many stocked for the item */
+/* Candidate arcs per shelter given to the simplex up front (net_cands);
+ * the exact check over every depot adds any other that could lower the
+ * cost. */
+#define ARCS_K 8
+/* Shelters from which a coarse problem guides the candidates. */
+#define COARSE_MIN 1000
 /* The exact check adds each shelter's PRICE_M most violated arcs per
  * round: fewer rounds than one arc each (national: 8 instead of 11). */
 #ifndef PRICE_M
@@ -89,28 +97,24 @@ static int check_id(const char *what, size_t i, const char *id, sl_error *err)
 	return 0;
 }
 
-static const struct alloc_input *g_sort_in; /* qsort has no context arg */
+/* An id with its index: sorting these needs no context (qsort has no
+ * context argument, and a file-scope one would make alloc_run unsafe to
+ * call from two threads). */
+struct idref {
+	const char *id;
+	size_t i;
+};
 
-static int cmp_item_id(const void *a, const void *b)
+static int cmp_idref(const void *a, const void *b)
 {
-	return strcmp(g_sort_in->items[*(const size_t *)a].id,
-		      g_sort_in->items[*(const size_t *)b].id);
-}
-static int cmp_depot_id(const void *a, const void *b)
-{
-	return strcmp(g_sort_in->depots[*(const size_t *)a].id,
-		      g_sort_in->depots[*(const size_t *)b].id);
-}
-static int cmp_shelter_id(const void *a, const void *b)
-{
-	return strcmp(g_sort_in->shelters[*(const size_t *)a].id,
-		      g_sort_in->shelters[*(const size_t *)b].id);
+	const struct idref *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+	return c ? c : (x->i > y->i) - (x->i < y->i);
 }
 
 /* Fills order[] with 0..n-1 sorted by id and rank[] as its inverse;
  * refuses a repeated id (ties by id would not be ties broken). */
 static int rank_by_id(const struct alloc_input *in, const char *what, size_t n,
-		      int (*cmp)(const void *, const void *),
 		      const char *(*id)(const struct alloc_input *, size_t),
 		      size_t *order, size_t *rank, sl_error *err)
 {
@@ -118,20 +122,27 @@ static int rank_by_id(const struct alloc_input *in, const char *what, size_t n,
 		int rc = check_id(what, i, id(in, i), err);
 		if (rc)
 			return rc;
-		order[i] = i;
 	}
-	g_sort_in = in;
-	qsort(order, n, sizeof *order, cmp);
-	for (size_t r = 0; r < n; r++) {
-		rank[order[r]] = r;
-		if (r && !strcmp(id(in, order[r]), id(in, order[r - 1])))
+	struct idref *r = sl_malloc((n ? n : 1) * sizeof *r);
+	if (!r)
+		return sl_error_set(err, SL_ENOMEM, "alloc: out of memory");
+	for (size_t i = 0; i < n; i++)
+		r[i] = (struct idref){id(in, i), i};
+	if (n)
+		qsort(r, n, sizeof *r, cmp_idref);
+	for (size_t k = 0; k < n; k++) {
+		order[k] = r[k].i;
+		rank[r[k].i] = k;
+	}
+	sl_free(r);
+	for (size_t k = 1; k < n; k++)
+		if (!strcmp(id(in, order[k]), id(in, order[k - 1])))
 			return sl_error_set(
 				err, SL_EINVAL,
 				"%s[%zu].id: \"%s\" repeats %s[%zu]; "
 				"ids must be unique",
-				what, order[r], id(in, order[r]), what,
-				order[r - 1]);
-	}
+				what, order[k], id(in, order[k]), what,
+				order[k - 1]);
 	return 0;
 }
 
@@ -259,6 +270,7 @@ struct work {
 	int32_t *dist;	   /* [shelter rank][depot rank], metres, or -1 */
 	size_t *near;	   /* [shelter rank][NEAREST_K] depot ranks */
 	size_t nk;	   /* columns used in near */
+	long long max_dist; /* largest entry of dist */
 	long long *need;   /* [shelter rank][item][urgency] */
 	long long *got;	   /* same shape: units allocated */
 	double *class_min; /* [item][urgency]: lowest ratio, scarce class */
@@ -319,13 +331,13 @@ static int work_init(struct work *w, const struct alloc_input *in,
 	w->class_state = xcalloc(ni * ALLOC_N_URGENCY, 1, &ok);
 	if (!ok)
 		return sl_error_set(err, SL_ENOMEM, "alloc: out of memory");
-	int rc = rank_by_id(in, "items", ni, cmp_item_id, item_id,
+	int rc = rank_by_id(in, "items", ni, item_id,
 			    w->item_order, w->item_rank, err);
 	if (!rc)
-		rc = rank_by_id(in, "depots", w->nd, cmp_depot_id, depot_id,
+		rc = rank_by_id(in, "depots", w->nd, depot_id,
 				w->depot_order, w->depot_rank, err);
 	if (!rc)
-		rc = rank_by_id(in, "shelters", w->ns, cmp_shelter_id,
+		rc = rank_by_id(in, "shelters", w->ns,
 				shelter_id, w->shelter_order, w->shelter_rank,
 				err);
 	if (rc)
@@ -405,6 +417,8 @@ static int build_distances(struct work *w, sl_error *err)
 			row[dr] = (int32_t)alloc_distance_m(sh->lat, sh->lon,
 							    dp->lat, dp->lon);
 			near_insert(w->near + s * w->nk, &len, w->nk, row, dr);
+			if (row[dr] > w->max_dist)
+				w->max_dist = row[dr];
 		}
 		for (; len < w->nk; len++) /* fewer stocked depots than k */
 			w->near[s * w->nk + len] = SIZE_MAX;
@@ -907,15 +921,28 @@ static void ns_solve(struct ns *g)
 
 /* ---- one item: the transport problem ---- */
 
+/*
+ * One transport problem: depot nodes 0..n_dep-1, shelter nodes after
+ * them, the tie's group node, the sink.  The cost of depot i to shelter
+ * j is rows[shel[j] * stride + col[i]]: the distance table for an item,
+ * or a table of cluster averages for the coarse problem that guides the
+ * choice of candidate arcs (coarse_potentials).
+ */
 struct item_net {
 	struct ns g;
 	size_t item;
-	size_t *dep;	/* node -> depot rank, for depot nodes */
-	size_t *shel;	/* node -> shelter rank, for shelter nodes */
+	size_t *dep;	/* depot index -> depot rank (coarse: column) */
+	size_t *shel;	/* shelter index -> shelter rank (coarse: row) */
 	int *node_of_s; /* shelter rank -> node or -1 */
 	size_t n_dep, n_shel;
 	int group, sink;
 	size_t first_real; /* arcs before this are artificial */
+	const int32_t *rows;
+	size_t stride;
+	const size_t *col;
+	const long long *u; /* depot potentials guiding candidates, or NULL */
+	int *cand;	    /* [n_shel][ARCS_K] candidate depots, -1 after */
+	long long art;	    /* cost of an artificial arc (big M) */
 };
 
 static void net_free(struct item_net *n)
@@ -924,6 +951,12 @@ static void net_free(struct item_net *n)
 	sl_free(n->dep);
 	sl_free(n->shel);
 	sl_free(n->node_of_s);
+	sl_free(n->cand);
+}
+
+static const int32_t *net_row(const struct item_net *n, size_t j)
+{
+	return n->rows + n->shel[j] * n->stride;
 }
 
 static long long stock_of(const struct work *w, size_t dr, size_t item)
@@ -975,32 +1008,18 @@ static int net_nodes(struct item_net *n, const struct work *w,
 				  -shelter_demand(w, n->shel[j], n->item));
 	n->g.b[n->group] = -tie->units;
 	n->g.b[n->sink] = -(have - want);
+	n->rows = w->dist;
+	n->stride = w->nd;
+	n->col = n->dep;
+	n->art = (w->max_dist + 1) * (long long)n->g.nn;
 	return 0;
-}
-
-static long long max_dist(const struct work *w)
-{
-	long long m = 0;
-	for (size_t c = 0; c < w->ns * w->nd; c++)
-		if (w->dist[c] > m)
-			m = w->dist[c];
-	return m;
-}
-
-/* col[depot rank] = 1 + index in n->dep, 0 when not stocked. */
-static size_t *net_cols(const struct item_net *n, const struct work *w)
-{
-	size_t *col = sl_calloc(w->nd ? w->nd : 1, sizeof(size_t));
-	for (size_t j = 0; col && j < n->n_dep; j++)
-		col[n->dep[j]] = j + 1;
-	return col;
 }
 
 /* A (depot, node) pair of the starting solution: a candidate arc
  * depot -> shelter while sorting, then a starting flow of q units. */
 struct pair {
-	long long d;
-	int i, v; /* depot node; shelter node, or the sink */
+	long long key, d; /* key: d plus the depot's guiding potential */
+	int i, v;	  /* depot node; shelter node, or the sink */
 	long long q;
 	int arc;
 };
@@ -1008,58 +1027,99 @@ struct pair {
 static int cmp_pair(const void *a, const void *b)
 {
 	const struct pair *x = a, *y = b;
-	if (x->d != y->d)
-		return x->d < y->d ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
 	if (x->v != y->v)
 		return x->v < y->v ? -1 : 1;
 	return (x->i > y->i) - (x->i < y->i);
 }
 
-/* Shelter j's candidate depots: its ARCS_K nearest stocked for the item,
- * nearest first; returns how many. */
-static size_t candidates(const struct item_net *n, const struct work *w,
-			 const size_t *col, size_t j, struct pair *out)
+static long long net_key(const struct item_net *n, const int32_t *row,
+			 size_t i)
 {
-	size_t s = n->shel[j], m = 0;
-	for (size_t k = 0; k < w->nk && m < ARCS_K; k++) {
-		size_t dr = w->near[s * w->nk + k];
-		if (dr == SIZE_MAX || !col[dr])
-			continue;
-		out[m++] = (struct pair){w->dist[s * w->nd + dr],
-					 (int)col[dr] - 1,
-					 (int)(n->n_dep + j), 0, -1};
+	return row[n->col[i]] + (n->u ? n->u[i] : 0);
+}
+
+/*
+ * Each shelter's candidate depots: the ARCS_K with the smallest
+ * distance plus guiding potential (ties to the lower depot rank).  With
+ * the potentials of the optimum these would be the depots that serve it;
+ * the coarse problem's are close.  Returns 0 or SL_ENOMEM.
+ */
+static int net_cands(struct item_net *n)
+{
+	n->cand = sl_malloc((n->n_shel ? n->n_shel : 1) * ARCS_K * sizeof(int));
+	if (!n->cand)
+		return SL_ENOMEM;
+	for (size_t j = 0; j < n->n_shel; j++) {
+		const int32_t *row = net_row(n, j);
+		int *c = n->cand + j * ARCS_K;
+		long long key[ARCS_K];
+		size_t m = 0;
+		for (size_t i = 0; i < n->n_dep; i++) {
+			long long k = net_key(n, row, i);
+			if (m == ARCS_K && k >= key[m - 1])
+				continue;
+			size_t at = m < ARCS_K ? m++ : m - 1;
+			for (; at > 0 && key[at - 1] > k; at--) {
+				key[at] = key[at - 1];
+				c[at] = c[at - 1];
+			}
+			key[at] = k;
+			c[at] = (int)i;
+		}
+		for (; m < ARCS_K; m++)
+			c[m] = -1;
+	}
+	return 0;
+}
+
+/* Shelter j's candidate pairs, best first; returns how many. */
+static size_t candidates(const struct item_net *n, size_t j, struct pair *out)
+{
+	const int32_t *row = net_row(n, j);
+	size_t m = 0;
+	for (; m < ARCS_K && n->cand[j * ARCS_K + m] >= 0; m++) {
+		size_t i = (size_t)n->cand[j * ARCS_K + m];
+		out[m] = (struct pair){net_key(n, row, i), row[n->col[i]],
+				       (int)i, (int)(n->n_dep + j), 0, -1};
 	}
 	return m;
 }
 
-/* Any shelter still short after the candidates takes from the nearest
- * depots with stock left, over all depots; then every depot's stock
- * left goes to the sink.  Appends to f, returns the new count. */
-static size_t greedy_rest(const struct item_net *n, const struct work *w,
-			  long long *left, struct pair *f, size_t nf)
+/* Any shelter still short after the candidates takes from the depots
+ * with stock left, smallest key first, over all depots; then every
+ * depot's stock left goes to the sink.  Appends to f, returns the new
+ * count. */
+static size_t greedy_rest(const struct item_net *n, long long *left,
+			  struct pair *f, size_t nf)
 {
 	for (size_t j = 0; j < n->n_shel; j++) {
 		long long *dem = &left[n->n_dep + j];
-		const int32_t *row = w->dist + n->shel[j] * w->nd;
+		const int32_t *row = net_row(n, j);
 		while (*dem > 0) {
 			size_t bi = SIZE_MAX;
-			for (size_t i = 0; i < n->n_dep; i++)
-				if (left[i] > 0 &&
-				    (bi == SIZE_MAX ||
-				     row[n->dep[i]] < row[n->dep[bi]]))
+			long long bk = 0;
+			for (size_t i = 0; i < n->n_dep; i++) {
+				long long k = net_key(n, row, i);
+				if (left[i] > 0 && (bi == SIZE_MAX || k < bk)) {
 					bi = i;
+					bk = k;
+				}
+			}
 			if (bi == SIZE_MAX)
 				break; /* cannot happen: stock covers demand */
 			long long q = left[bi] < *dem ? left[bi] : *dem;
 			left[bi] -= q;
 			*dem -= q;
-			f[nf++] = (struct pair){row[n->dep[bi]], (int)bi,
+			f[nf++] = (struct pair){bk, row[n->col[bi]], (int)bi,
 						(int)(n->n_dep + j), q, -1};
 		}
 	}
 	for (size_t i = 0; i < n->n_dep; i++)
 		if (left[i] > 0)
-			f[nf++] = (struct pair){0, (int)i, n->sink, left[i], -1};
+			f[nf++] = (struct pair){0, 0, (int)i, n->sink, left[i],
+						-1};
 	return nf;
 }
 
@@ -1072,8 +1132,8 @@ static size_t greedy_rest(const struct item_net *n, const struct work *w,
  * balance: 4x the pivots at national scale.  On success *fl (length
  * *nfl) is the caller's to free.
  */
-static int greedy_flows(const struct item_net *n, const struct work *w,
-			const size_t *col, struct pair **fl, size_t *nfl)
+static int greedy_flows(const struct item_net *n, struct pair **fl,
+			size_t *nfl)
 {
 	const struct ns *g = &n->g;
 	int ok = 1;
@@ -1091,7 +1151,7 @@ static int greedy_flows(const struct item_net *n, const struct work *w,
 		left[v] = v < n->n_dep ? g->b[v] : -g->b[v];
 	for (size_t j = 0; j < n->n_shel; j++)
 		if (left[n->n_dep + j] > 0)
-			np += candidates(n, w, col, j, p + np);
+			np += candidates(n, j, p + np);
 	if (np)
 		qsort(p, np, sizeof *p, cmp_pair);
 	for (size_t k = 0; k < np; k++) {
@@ -1104,7 +1164,7 @@ static int greedy_flows(const struct item_net *n, const struct work *w,
 		f[nf] = p[k];
 		f[nf++].q = q;
 	}
-	*nfl = greedy_rest(n, w, left, f, nf);
+	*nfl = greedy_rest(n, left, f, nf);
 	*fl = f;
 	sl_free(left);
 	sl_free(p);
@@ -1114,15 +1174,14 @@ static int greedy_flows(const struct item_net *n, const struct work *w,
 /* Real arcs: each shelter's candidate depots (first[j] is the first of
  * shelter j's), the tie's unit arcs into the group node, every depot's
  * spare stock into the sink (from *sink_arcs on, in depot order). */
-static int net_arcs(struct item_net *n, const struct work *w,
-		    const size_t *col, const struct tie *tie, size_t *first,
+static int net_arcs(struct item_net *n, const struct tie *tie, size_t *first,
 		    size_t *sink_arcs)
 {
 	struct ns *g = &n->g;
 	struct pair c[ARCS_K];
 	int rc = 0;
 	for (size_t j = 0; !rc && j < n->n_shel; j++) {
-		size_t m = candidates(n, w, col, j, c);
+		size_t m = candidates(n, j, c);
 		first[j] = g->na;
 		for (size_t k = 0; !rc && k < m; k++)
 			rc = ns_arc(g, c[k].i, c[k].v, c[k].d, NS_INF);
@@ -1241,7 +1300,7 @@ static void net_hang(struct ns *g, const struct pair *f, const int *order,
 }
 
 struct start {
-	size_t *col, *first;
+	size_t *first;
 	long long *ex;
 	int *order, *via;
 	unsigned char *seen;
@@ -1251,7 +1310,6 @@ struct start {
 
 static void start_free(struct start *st)
 {
-	sl_free(st->col);
 	sl_free(st->first);
 	sl_free(st->ex);
 	sl_free(st->order);
@@ -1267,21 +1325,19 @@ static void start_free(struct start *st)
  * the root by an artificial arc of cost art (big M), then the real arcs.
  * Arcs below n->first_real are the artificial ones.
  */
-static int net_start(struct item_net *n, const struct work *w,
-		     const struct tie *tie, long long art)
+static int net_start(struct item_net *n, const struct tie *tie)
 {
 	struct ns *g = &n->g;
 	struct start st;
 	size_t nf = 0, no = 0, nv = g->nn - 1, sink_arcs = 0;
 	int ok = 1, rc;
 	memset(&st, 0, sizeof st);
-	st.col = net_cols(n, w);
 	st.first = xcalloc(n->n_shel + 1, sizeof(size_t), &ok);
 	st.ex = xcalloc(g->nn, sizeof(long long), &ok);
 	st.order = xcalloc(g->nn, sizeof(int), &ok);
 	st.via = xcalloc(g->nn, sizeof(int), &ok);
 	st.seen = xcalloc(g->nn, 1, &ok);
-	rc = ok && st.col ? greedy_flows(n, w, st.col, &st.f, &nf) : SL_ENOMEM;
+	rc = ok ? greedy_flows(n, &st.f, &nf) : SL_ENOMEM;
 	if (!rc)
 		rc = forest_init(&st.fo, nv, st.f, nf);
 	if (!rc) {
@@ -1292,11 +1348,11 @@ static int net_start(struct item_net *n, const struct work *w,
 				no = forest_tree(n, &st.fo, st.f, (int)r,
 						 st.seen, st.ex, st.order,
 						 st.via, no);
-		rc = ns_start(g, art, st.ex);
+		rc = ns_start(g, n->art, st.ex);
 	}
 	n->first_real = g->na;
 	if (!rc)
-		rc = net_arcs(n, w, st.col, tie, st.first, &sink_arcs);
+		rc = net_arcs(n, tie, st.first, &sink_arcs);
 	if (!rc)
 		rc = net_flow_arcs(n, st.first, sink_arcs, st.f, nf);
 	if (!rc)
@@ -1308,17 +1364,17 @@ static int net_start(struct item_net *n, const struct work *w,
 /* The exact check: over every (depot, shelter) pair, adds the most
  * violating arc of each shelter; returns how many were added (0: the
  * flow is optimal over the complete graph), or SL_ENOMEM. */
-static long long net_price_all(struct item_net *n, const struct work *w)
+static long long net_price_all(struct item_net *n)
 {
 	struct ns *g = &n->g;
 	long long added = 0;
 	for (size_t j = 0; j < n->n_shel; j++) {
 		int v = (int)(n->n_dep + j);
-		const int32_t *row = w->dist + n->shel[j] * w->nd;
+		const int32_t *row = net_row(n, j);
 		long long best[PRICE_M], pv = pi_of(g, v);
 		size_t bd[PRICE_M], m = 0;
 		for (size_t i = 0; i < n->n_dep; i++) {
-			long long rc = row[n->dep[i]] + pi_of(g, (int)i) - pv;
+			long long rc = row[n->col[i]] + pi_of(g, (int)i) - pv;
 			if (rc >= 0 || (m == PRICE_M && rc >= best[m - 1]))
 				continue;
 			size_t k = m < PRICE_M ? m++ : m - 1;
@@ -1330,7 +1386,8 @@ static long long net_price_all(struct item_net *n, const struct work *w)
 			bd[k] = i;
 		}
 		for (size_t k = 0; k < m; k++) {
-			if (ns_arc(g, (int)bd[k], v, row[n->dep[bd[k]]], NS_INF))
+			if (ns_arc(g, (int)bd[k], v, row[n->col[bd[k]]],
+				   NS_INF))
 				return SL_ENOMEM;
 			added++;
 		}
@@ -1338,17 +1395,16 @@ static long long net_price_all(struct item_net *n, const struct work *w)
 	return added;
 }
 
-static int net_solve(struct item_net *n, const struct work *w,
-		     const struct tie *tie, sl_error *err)
+/* Simplex, then the exact check over every pair, until nothing is
+ * violated.  Returns 0, SL_ENOMEM, or SL_EINVAL if artificial flow is
+ * left (impossible: the fair totals are always feasible). */
+static int net_run(struct item_net *n, const struct tie *tie)
 {
-	int rc = net_nodes(n, w, tie);
-	if (!rc)
-		rc = net_start(n, w, tie,
-			       (max_dist(w) + 1) * (long long)n->g.nn);
+	int rc = net_start(n, tie);
 	long long added = 1;
 	while (!rc && added > 0) {
 		ns_solve(&n->g);
-		added = net_price_all(n, w);
+		added = net_price_all(n);
 #ifdef ALLOC_STATS
 		fprintf(stderr, "item %zu: %ld pivots, %lld added, %zu arcs\n",
 			n->item, g_piv, added, n->g.na);
@@ -1357,16 +1413,180 @@ static int net_solve(struct item_net *n, const struct work *w,
 		if (added < 0)
 			rc = (int)added;
 	}
+	for (size_t a = 0; !rc && a < n->first_real; a++)
+		if (n->g.flow[a])
+			rc = SL_EINVAL;
+	return rc;
+}
+
+/* Shelters with demand, keyed by their two nearest depots stocked for
+ * the item: shelters with the same key lie in one small region. */
+struct ckey {
+	size_t a, b, j;
+};
+
+static int cmp_ckey(const void *x, const void *y)
+{
+	const struct ckey *p = x, *q = y;
+	if (p->a != q->a)
+		return p->a < q->a ? -1 : 1;
+	if (p->b != q->b)
+		return p->b < q->b ? -1 : 1;
+	return (p->j > q->j) - (p->j < q->j);
+}
+
+/* Fills k[] for the shelters with demand; returns how many. */
+static size_t coarse_keys(const struct item_net *n, const struct work *w,
+			  const size_t *idx, struct ckey *k)
+{
+	size_t m = 0;
+	for (size_t j = 0; j < n->n_shel; j++) {
+		if (n->g.b[n->n_dep + j] >= 0)
+			continue;
+		size_t s = n->shel[j], two[2] = {SIZE_MAX, SIZE_MAX}, got = 0;
+		for (size_t c = 0; c < w->nk && got < 2; c++) {
+			size_t dr = w->near[s * w->nk + c];
+			if (dr != SIZE_MAX && idx[dr])
+				two[got++] = idx[dr];
+		}
+		k[m++] = (struct ckey){two[0], two[1], j};
+	}
+	qsort(k, m, sizeof *k, cmp_ckey);
+	return m;
+}
+
+/* The coarse problem: one node per cluster of shelters with the same
+ * key, its demand their sum, its distance to a depot their
+ * demand-weighted mean; no tie (its units go to the sink). */
+static int coarse_build(struct item_net *c, const struct item_net *n,
+			const struct ckey *k, size_t m, size_t nc,
+			int32_t *mat)
+{
+	int ok = 1;
+	size_t nd = n->n_dep;
+	double *acc = xcalloc(nd, sizeof(double), &ok);
+	c->item = n->item;
+	c->n_dep = nd;
+	c->n_shel = nc;
+	c->dep = xcalloc(nd, sizeof(size_t), &ok);
+	c->shel = xcalloc(nc, sizeof(size_t), &ok);
+	if (!ok || ns_nodes(&c->g, nd + nc + 2)) {
+		sl_free(acc);
+		return SL_ENOMEM;
+	}
+	c->group = (int)(nd + nc);
+	c->sink = c->group + 1;
+	c->rows = mat;
+	c->stride = nd;
+	c->col = c->dep;
+	c->art = n->art;
+	long long have = 0, want = 0;
+	for (size_t i = 0; i < nd; i++) {
+		c->dep[i] = i;
+		have += c->g.b[i] = n->g.b[i];
+	}
+	for (size_t t = 0, cl = 0; t < m; cl++) {
+		long long dem = 0;
+		size_t e = t;
+		memset(acc, 0, nd * sizeof *acc);
+		for (; e < m && k[e].a == k[t].a && k[e].b == k[t].b; e++) {
+			long long q = -n->g.b[n->n_dep + k[e].j];
+			const int32_t *row = net_row(n, k[e].j);
+			dem += q;
+			for (size_t i = 0; i < nd; i++)
+				acc[i] += (double)q * row[n->col[i]];
+		}
+		for (size_t i = 0; i < nd; i++)
+			mat[cl * nd + i] = (int32_t)llround(acc[i] / (double)dem);
+		c->shel[cl] = cl;
+		c->g.b[nd + cl] = -dem;
+		want += dem;
+		t = e;
+	}
+	c->g.b[c->sink] = -(have - want);
+	sl_free(acc);
+	return 0;
+}
+
+/*
+ * Depot potentials to choose candidate arcs by (net_cands): those of the
+ * optimum of a coarse problem with one node per small region.  With
+ * candidates by distance alone, stock spread unlike people sends most
+ * shelters to depots beyond their nearest few and the exact check needs
+ * many rounds.  *u stays NULL for problems too small to gain from it.
+ * Only a guide: the result is exact whatever the potentials.
+ */
+static int coarse_potentials(const struct item_net *n, const struct work *w,
+			     long long **u)
+{
+	int ok = 1, rc = 0;
+	size_t m, nc = 0;
+	*u = NULL;
+	if (n->n_shel < COARSE_MIN || n->n_dep < 2)
+		return 0;
+	size_t *idx = xcalloc(w->nd, sizeof(size_t), &ok);
+	struct ckey *k = xcalloc(n->n_shel, sizeof *k, &ok);
+	if (!ok) {
+		sl_free(idx);
+		sl_free(k);
+		return SL_ENOMEM;
+	}
+	for (size_t i = 0; i < n->n_dep; i++)
+		idx[n->dep[i]] = i + 1; /* 0: not stocked for the item */
+	m = coarse_keys(n, w, idx, k);
+	for (size_t t = 0; t < m; t++)
+		nc += !t || k[t].a != k[t - 1].a || k[t].b != k[t - 1].b;
+	struct item_net c;
+	memset(&c, 0, sizeof c);
+	int32_t *mat = NULL;
+	if (nc * 4 > n->n_shel)
+		goto out; /* hardly coarser: not worth it */
+	mat = xcalloc(nc * n->n_dep, sizeof(int32_t), &ok);
+	*u = xcalloc(n->n_dep, sizeof(long long), &ok);
+	rc = ok ? coarse_build(&c, n, k, m, nc, mat) : SL_ENOMEM;
+	if (!rc)
+		rc = net_cands(&c);
+	if (!rc) {
+		struct tie none = {NULL, 0, 0};
+		rc = net_run(&c, &none);
+	}
+	for (size_t i = 0; !rc && i < n->n_dep; i++)
+		(*u)[i] = pi_of(&c.g, (int)i);
+out:
+	if (rc) {
+		sl_free(*u);
+		*u = NULL;
+	}
+	net_free(&c);
+	sl_free(mat);
+	sl_free(idx);
+	sl_free(k);
+	return rc;
+}
+
+static int net_solve(struct item_net *n, const struct work *w,
+		     const struct tie *tie, sl_error *err)
+{
+	long long *u = NULL;
+	int rc = net_nodes(n, w, tie);
+	if (!rc)
+		rc = coarse_potentials(n, w, &u);
+	n->u = u;
+	if (!rc)
+		rc = net_cands(n);
+	if (!rc)
+		rc = net_run(n, tie);
+	n->u = NULL;
+	sl_free(u);
+	if (rc == SL_EINVAL)
+		return sl_error_set(err, SL_EINVAL,
+				    "alloc: internal error: item %s "
+				    "left with artificial flow",
+				    w->in->items[n->item].id);
 	if (rc)
 		return sl_error_set(err, rc,
 				    "alloc: out of memory in the "
 				    "transport problem");
-	for (size_t a = 0; a < n->first_real; a++)
-		if (n->g.flow[a])
-			return sl_error_set(err, SL_EINVAL,
-					    "alloc: internal error: item %s "
-					    "left with artificial flow",
-					    w->in->items[n->item].id);
 	return 0;
 }
 
@@ -1418,12 +1638,32 @@ static struct flow *net_flows(const struct item_net *n, size_t *nf)
 	return f;
 }
 
+/* Puts the lines of one shelter (lines[from..]) in urgency, then depot
+ * id order; a shelter has few. */
+static void shelter_lines_order(const struct work *w, struct alloc_line *l,
+				size_t from, size_t to)
+{
+	for (size_t k = from + 1; k < to; k++) {
+		struct alloc_line x = l[k];
+		size_t j = k;
+		for (; j > from && (l[j - 1].urgency > x.urgency ||
+				    (l[j - 1].urgency == x.urgency &&
+				     w->depot_rank[l[j - 1].depot] >
+					     w->depot_rank[x.depot]));
+		     j--)
+			l[j] = l[j - 1];
+		l[j] = x;
+	}
+}
+
 /* Splits what each shelter receives over its urgency classes, critical
  * first; depots in id order.  The split cannot change cost: the same
- * depot->shelter pair carries every class. */
-static int net_lines(const struct item_net *n, struct work *w, size_t *room)
+ * depot->shelter pair carries every class.  Lines go to p in plan order
+ * (shelter id, urgency, depot id). */
+static int net_lines(const struct item_net *n, const struct work *w,
+		     struct alloc_plan *p, size_t *room)
 {
-	size_t nf = 0;
+	size_t nf = 0, from = p->n_lines;
 	struct flow *f = net_flows(n, &nf);
 	long long left[ALLOC_N_URGENCY];
 	if (!f)
@@ -1431,9 +1671,12 @@ static int net_lines(const struct item_net *n, struct work *w, size_t *room)
 	for (size_t k = 0; k < nf; k++) {
 		size_t s = n->shel[f[k].shel], dr = n->dep[f[k].dep];
 		long long q = f[k].q;
-		if (k == 0 || f[k].shel != f[k - 1].shel)
+		if (k == 0 || f[k].shel != f[k - 1].shel) {
+			shelter_lines_order(w, p->lines, from, p->n_lines);
+			from = p->n_lines;
 			for (int u = 0; u < ALLOC_N_URGENCY; u++)
 				left[u] = w->got[cell(w, s, n->item, u)];
+		}
 		for (int u = 0; u < ALLOC_N_URGENCY && q > 0; u++) {
 			long long take = q < left[u] ? q : left[u];
 			if (!take)
@@ -1445,7 +1688,7 @@ static int net_lines(const struct item_net *n, struct work *w, size_t *room)
 					       .qty = take,
 					       .distance_m =
 						       w->dist[s * w->nd + dr]};
-			if (plan_line(w->plan, room, &l)) {
+			if (plan_line(p, room, &l)) {
 				sl_free(f);
 				return SL_ENOMEM;
 			}
@@ -1453,6 +1696,7 @@ static int net_lines(const struct item_net *n, struct work *w, size_t *room)
 			left[u] -= take;
 		}
 	}
+	shelter_lines_order(w, p->lines, from, p->n_lines);
 	sl_free(f);
 	return 0;
 }
@@ -1526,7 +1770,7 @@ static void class_floor(struct work *w, size_t item, int u)
 }
 
 static int plan_item(struct work *w, size_t item, struct class_scratch *cs,
-		     size_t *room, sl_error *err)
+		     struct alloc_plan *lines, size_t *room, sl_error *err)
 {
 	long long left = 0;
 	int scarce_u = -1;
@@ -1546,7 +1790,7 @@ static int plan_item(struct work *w, size_t item, struct class_scratch *cs,
 	if (!rc) {
 		if (scarce_u >= 0)
 			net_tie_result(&n, w, scarce_u);
-		rc = net_lines(&n, w, room);
+		rc = net_lines(&n, w, lines, room);
 		if (rc)
 			sl_error_set(err, rc, "alloc: out of memory");
 	}
@@ -1614,22 +1858,6 @@ static int plan_fills(struct work *w)
 	return 0;
 }
 
-/* Lines in (item id, shelter id, urgency, depot id) order. */
-static const struct work *g_sort_w;
-static int cmp_line(const void *a, const void *b)
-{
-	const struct alloc_line *x = a, *y = b;
-	const struct work *w = g_sort_w;
-	size_t kx[4] = {w->item_rank[x->item], w->shelter_rank[x->shelter],
-			(size_t)x->urgency, w->depot_rank[x->depot]};
-	size_t ky[4] = {w->item_rank[y->item], w->shelter_rank[y->shelter],
-			(size_t)y->urgency, w->depot_rank[y->depot]};
-	for (int k = 0; k < 4; k++)
-		if (kx[k] != ky[k])
-			return kx[k] < ky[k] ? -1 : 1;
-	return 0;
-}
-
 void alloc_plan_free(struct alloc_plan *p)
 {
 	if (!p)
@@ -1659,33 +1887,134 @@ static void scratch_free(struct class_scratch *cs)
 	sl_free(cs->tie.s);
 }
 
-static int plan_all(struct work *w, sl_error *err)
+/*
+ * Items are independent, so workers take them one at a time (the next
+ * item rank from a shared counter) and each item's lines go to its own
+ * buffer: the plan is the same for any number of threads.
+ */
+struct item_out {
+	struct alloc_plan lines; /* only lines and n_lines used */
+	size_t room;
+	int rc;
+	sl_error err;
+};
+
+struct pool {
+	struct work *w;
+	struct item_out *out; /* by item rank */
+	atomic_size_t next;
+	atomic_int failed;
+};
+
+static void *worker(void *arg)
 {
+	struct pool *pl = arg;
+	struct work *w = pl->w;
 	struct class_scratch cs;
-	size_t room = 0;
 	int rc = scratch_init(&cs, w->ns);
-	if (rc)
-		sl_error_set(err, rc, "alloc: out of memory");
-	for (size_t ir = 0; !rc && ir < w->in->n_items; ir++)
-		rc = plan_item(w, w->item_order[ir], &cs, &room, err);
+	for (;;) {
+		size_t ir = atomic_fetch_add(&pl->next, 1);
+		if (ir >= w->in->n_items || atomic_load(&pl->failed))
+			break;
+		struct item_out *o = &pl->out[ir];
+		o->rc = rc ? sl_error_set(&o->err, rc, "alloc: out of memory")
+			   : plan_item(w, w->item_order[ir], &cs, &o->lines,
+				       &o->room, &o->err);
+		if (o->rc)
+			atomic_store(&pl->failed, 1);
+	}
 	scratch_free(&cs);
-	if (!rc && plan_fills(w))
-		rc = sl_error_set(err, SL_ENOMEM, "alloc: out of memory");
-	if (rc)
-		return rc;
-	g_sort_w = w;
-	if (w->plan->n_lines)
-		qsort(w->plan->lines, w->plan->n_lines, sizeof *w->plan->lines,
-		      cmp_line);
-	for (size_t k = 0; k < w->plan->n_lines; k++)
-		w->plan->transport_unit_km += (double)w->plan->lines[k].qty *
-					      w->plan->lines[k].distance_m /
-					      1000.0;
+	return NULL;
+}
+
+/* Worth a thread per item only when an item takes more than
+ * microseconds: measured by shelters x depots. */
+#define THREAD_MIN_CELLS 20000
+#define THREADS_MAX	 8
+
+static size_t thread_count(const struct work *w, int threads)
+{
+	size_t n = threads > 0 ? (size_t)threads : 0;
+	if (!n) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cpus > 0 ? (size_t)cpus : 1;
+		if (w->ns * w->nd < THREAD_MIN_CELLS)
+			n = 1;
+	}
+	n = n < THREADS_MAX ? n : THREADS_MAX;
+	n = n < w->in->n_items ? n : w->in->n_items;
+	return n ? n : 1;
+}
+
+/* Runs the items on up to `threads` threads, this one included; a
+ * thread that cannot be started leaves its share to the others. */
+static int plan_items(struct work *w, int threads, struct item_out *out)
+{
+	struct pool pl = {.w = w, .out = out};
+	pthread_t tid[THREADS_MAX];
+	size_t nt = thread_count(w, threads), started = 0;
+	atomic_init(&pl.next, 0);
+	atomic_init(&pl.failed, 0);
+	for (size_t t = 1; t < nt; t++)
+		if (!pthread_create(&tid[started], NULL, worker, &pl))
+			started++;
+	worker(&pl);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	return atomic_load(&pl.failed);
+}
+
+/* The items' lines, in item id order, into the plan. */
+static int plan_gather(struct work *w, struct item_out *out)
+{
+	struct alloc_plan *p = w->plan;
+	size_t total = 0;
+	for (size_t ir = 0; ir < w->in->n_items; ir++)
+		total += out[ir].lines.n_lines;
+	p->lines = sl_malloc((total ? total : 1) * sizeof *p->lines);
+	if (!p->lines)
+		return SL_ENOMEM;
+	for (size_t ir = 0; ir < w->in->n_items; ir++) {
+		if (out[ir].lines.n_lines)
+			memcpy(p->lines + p->n_lines, out[ir].lines.lines,
+			       out[ir].lines.n_lines * sizeof *p->lines);
+		p->n_lines += out[ir].lines.n_lines;
+	}
+	for (size_t k = 0; k < p->n_lines; k++)
+		p->transport_unit_km +=
+			(double)p->lines[k].qty * p->lines[k].distance_m /
+			1000.0;
 	return 0;
+}
+
+static int plan_all(struct work *w, int threads, sl_error *err)
+{
+	size_t ni = w->in->n_items;
+	struct item_out *out = sl_calloc(ni ? ni : 1, sizeof *out);
+	int rc = 0;
+	if (!out)
+		return sl_error_set(err, SL_ENOMEM, "alloc: out of memory");
+	if (plan_items(w, threads, out)) {
+		for (size_t ir = 0; !rc && ir < ni; ir++)
+			if ((rc = out[ir].rc) && err)
+				*err = out[ir].err; /* the first item failing */
+	}
+	if (!rc && (plan_gather(w, out) || plan_fills(w)))
+		rc = sl_error_set(err, SL_ENOMEM, "alloc: out of memory");
+	for (size_t ir = 0; ir < ni; ir++)
+		sl_free(out[ir].lines.lines);
+	sl_free(out);
+	return rc;
 }
 
 int alloc_run(const struct alloc_input *in, struct alloc_plan **out,
 	      sl_error *err)
+{
+	return alloc_run_threads(in, 0, out, err);
+}
+
+int alloc_run_threads(const struct alloc_input *in, int threads,
+		      struct alloc_plan **out, sl_error *err)
 {
 	struct work w;
 	*out = NULL;
@@ -1698,7 +2027,7 @@ int alloc_run(const struct alloc_input *in, struct alloc_plan **out,
 	if (!rc && !(w.plan = sl_calloc(1, sizeof *w.plan)))
 		rc = sl_error_set(err, SL_ENOMEM, "alloc: out of memory");
 	if (!rc)
-		rc = plan_all(&w, err);
+		rc = plan_all(&w, threads, err);
 	if (rc)
 		alloc_plan_free(w.plan);
 	else

@@ -7,9 +7,12 @@
  * our time as a ratio of GLPK's, and the objective gap.
  *
  * usage: bench_alloc [kashiwazaki|kumamoto|national|all|kashiwazaki-1|small|
- *                     national-1|national-5k] [glpk]
+ *                     national-1|national-5k] [glpk|lp] [threads=N]
  *   "all" is the three event scales; "glpk" also runs the reference on
- *   the instances named (it needs minutes to hours past ~100 shelters).
+ *   the instances named (it needs minutes to hours past ~100 shelters);
+ *   "lp" checks only the transport: per item, GLPK's least transport for
+ *   the plan's per-shelter totals (an LP: fine up to ~10^6 pairs);
+ *   threads=N caps alloc_run's threads (default: one per CPU).
  */
 #include <math.h>
 #include <stdio.h>
@@ -157,6 +160,15 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* CPU time of every thread of the process: with wall time it shows how
+ * much the other core helped, or how much other work took the CPUs. */
+static double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int cmp_ratio(const void *x, const void *y)
 {
 	const long long *a = x, *b = y;
@@ -212,30 +224,63 @@ static void compare_glpk(const struct world *w, const struct alloc_plan *p,
 	free(b);
 }
 
-static int run(const struct scale *sc, int glpk)
+/* Largest difference, over items, between our transport and GLPK's
+ * least transport for our per-shelter totals (unit-metres). */
+static double compare_lp(const struct world *w, const struct alloc_plan *p,
+			 double *lp_s)
+{
+	size_t ns = w->in.n_shelters;
+	long long *total = calloc(ns, sizeof *total);
+	double gap = 0, t0 = now_s();
+	for (size_t i = 0; i < w->in.n_items; i++) {
+		double ref_m, our_m = 0;
+		memset(total, 0, ns * sizeof *total);
+		for (size_t k = 0; k < p->n_lines; k++)
+			if (p->lines[k].item == i) {
+				total[p->lines[k].shelter] += p->lines[k].qty;
+				our_m += (double)p->lines[k].qty *
+					 p->lines[k].distance_m;
+			}
+		if (glpk_transport(&w->in, i, total, &ref_m)) {
+			printf("  glpk failed on item %zu\n", i);
+			continue;
+		}
+		gap = fmax(gap, fabs(our_m - ref_m));
+	}
+	*lp_s = now_s() - t0;
+	free(total);
+	return gap;
+}
+
+static int run(const struct scale *sc, int glpk, int threads)
 {
 	struct world w;
 	struct alloc_plan *p;
 	sl_error err;
 	long long need = 0, sent = 0, unit_m = 0;
 	make_world(&w, sc, 20070716);
-	double t0 = now_s();
-	if (alloc_run(&w.in, &p, &err)) {
+	double t0 = now_s(), c0 = cpu_s();
+	if (alloc_run_threads(&w.in, threads, &p, &err)) {
 		printf("%s: %s\n", sc->name, err.text);
 		return 1;
 	}
-	double t = now_s() - t0;
+	double t = now_s() - t0, c = cpu_s() - c0;
 	for (size_t k = 0; k < w.in.n_needs; k++)
 		need += w.needs[k].qty;
 	for (size_t k = 0; k < p->n_lines; k++)
 		sent += p->lines[k].qty,
 		unit_m += p->lines[k].qty * p->lines[k].distance_m;
 	/* The exact unit-metres total shows a changed optimum at a glance. */
-	printf("%-12s %6zu shelters %2zu items %3zu depots: %8.3f s, %zu lines, "
-	       "%.1f %% of need filled, %lld unit-m\n",
-	       sc->name, sc->shelters, sc->items, sc->depots, t, p->n_lines,
+	printf("%-12s %6zu shelters %2zu items %3zu depots: %8.3f s (cpu %.3f s), "
+	       "%zu lines, %.1f %% of need filled, %lld unit-m\n",
+	       sc->name, sc->shelters, sc->items, sc->depots, t, c, p->n_lines,
 	       100.0 * (double)sent / (double)need, unit_m);
-	if (glpk) {
+	if (glpk == 2) {
+		double ls, gap = compare_lp(&w, p, &ls);
+		printf("%-12s GLPK transport LP for our totals: %.3f s; largest "
+		       "transport gap %.3g unit-m\n",
+		       sc->name, ls, gap);
+	} else if (glpk) {
 		double gs, rg, tg;
 		compare_glpk(&w, p, &gs, &rg, &tg);
 		printf("%-12s GLPK (same model, tests/unit/alloc_glpk.h): %.3f s; "
@@ -251,10 +296,28 @@ static int run(const struct scale *sc, int glpk)
 int main(int argc, char **argv)
 {
 	const char *which = argc > 1 ? argv[1] : "all";
-	int glpk = argc > 2 && !strcmp(argv[2], "glpk"), rc = 0;
+	int glpk = 0, threads = 0, rc = 0;
+	for (int a = 2; a < argc; a++) {
+		char *end;
+		if (!strcmp(argv[a], "glpk")) {
+			glpk = 1;
+		} else if (!strcmp(argv[a], "lp")) {
+			glpk = 2;
+		} else if (!strncmp(argv[a], "threads=", 8)) {
+			long t = strtol(argv[a] + 8, &end, 10);
+			if (*end || t < 1 || t > 64) {
+				fprintf(stderr, "threads=N: N is 1..64\n");
+				return 2;
+			}
+			threads = (int)t;
+		} else {
+			fprintf(stderr, "unknown argument %s\n", argv[a]);
+			return 2;
+		}
+	}
 	for (size_t k = 0; k < sizeof scales / sizeof scales[0]; k++)
 		if ((!strcmp(which, "all") && k < 3) ||
 		    !strcmp(which, scales[k].name))
-			rc |= run(&scales[k], glpk);
+			rc |= run(&scales[k], glpk, threads);
 	return rc;
 }

@@ -283,4 +283,61 @@ static int glpk_alloc_item(const struct alloc_input *in, size_t item,
 	return rc;
 }
 
+/*
+ * The least transport of item when shelter s must receive exactly
+ * total[s] units (any class): the transportation LP alone, which is
+ * integral, so GLPK's simplex is exact here and fast enough for
+ * thousands of shelters.  A plan whose transport equals it is optimal
+ * for its per-shelter totals.  Returns 0, or -1 when GLPK fails.
+ */
+static int glpk_transport(const struct alloc_input *in, size_t item,
+			  const long long *total, double *transport_m)
+{
+	size_t ns = in->n_shelters, nd = in->n_depots;
+	int *col = calloc(nd * ns + 1, sizeof(int)), *ind = calloc(nd + ns + 1, sizeof(int));
+	double *val = calloc(nd + ns + 1, sizeof(double));
+	glp_prob *lp = glp_create_prob();
+	glp_term_out(GLP_OFF);
+	glp_set_obj_dir(lp, GLP_MIN);
+	for (size_t d = 0; d < nd; d++) {
+		const long long *st = in->depots[d].stock;
+		int n = 0;
+		for (size_t s = 0; st && st[item] > 0 && s < ns; s++) {
+			if (total[s] <= 0)
+				continue;
+			int j = glp_add_cols(lp, 1);
+			glp_set_col_bnds(lp, j, GLP_LO, 0, 0);
+			glp_set_obj_coef(lp, j, (double)alloc_distance_m(
+						       in->depots[d].lat, in->depots[d].lon,
+						       in->shelters[s].lat,
+						       in->shelters[s].lon));
+			col[d * ns + s] = ind[n] = j;
+			val[n++] = 1;
+		}
+		if (n)
+			glpk_row(lp, n, ind, val, GLP_UP, 0, (double)st[item]);
+	}
+	for (size_t s = 0; s < ns; s++) {
+		int n = 0;
+		for (size_t d = 0; d < nd; d++)
+			if (col[d * ns + s]) {
+				ind[n] = col[d * ns + s];
+				val[n++] = 1;
+			}
+		if (n)
+			glpk_row(lp, n, ind, val, GLP_FX, (double)total[s],
+				 (double)total[s]);
+	}
+	glp_smcp sp;
+	glp_init_smcp(&sp);
+	sp.msg_lev = GLP_MSG_OFF;
+	int rc = glp_simplex(lp, &sp) == 0 && glp_get_status(lp) == GLP_OPT ? 0 : -1;
+	*transport_m = rc ? 0 : glp_get_obj_val(lp);
+	glp_delete_prob(lp);
+	free(col);
+	free(ind);
+	free(val);
+	return rc;
+}
+
 #endif

@@ -1,7 +1,9 @@
 /* Unit tests of hq/alloc.c: hand-checked golden plans, properties over
  * thousands of seeded random instances (conservation, class priority, a
  * max-min certificate, determinism under shuffling), the exact GLPK
- * reference on small instances, refused input, allocation failures. */
+ * reference on small instances, the same checks plus GLPK's least
+ * transport and thread-count independence on 2,400-shelter instances,
+ * refused input, allocation failures. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -518,6 +520,20 @@ static void sorted_ratios(const struct alloc_input *in, const long long *need,
 
 #define N_GLPK 400
 
+/* The plan's transport of item equals the reference's (GLPK's objective
+ * carries floating-point tolerance: half a unit-metre). */
+static void check_transport(const struct alloc_plan *p, size_t item,
+			    double ref_m, unsigned long long seed)
+{
+	double our_m = 0;
+	for (size_t k = 0; k < p->n_lines; k++)
+		if (p->lines[k].item == item)
+			our_m += (double)p->lines[k].qty * p->lines[k].distance_m;
+	if (fabs(our_m - ref_m) > 0.5)
+		fail_msg("seed %llu item %zu: transport %.0f, GLPK %.0f", seed,
+			 item, our_m, ref_m);
+}
+
 /* Same objective values as the GLPK model: per item and class the
  * sorted fill ratios, and the least transport, in integer metres. */
 static void glpk_reference(void **state)
@@ -531,7 +547,7 @@ static void glpk_reference(void **state)
 		struct alloc_plan *p = run_ok(&in);
 		tally(&in, p, need, got);
 		for (size_t i = 0; i < t.ni; i++) {
-			double ref_m = 0, our_m = 0;
+			double ref_m = 0;
 			assert_int_equal(glpk_alloc_item(&in, i, ref, &ref_m), 0);
 			long long refgot[96];
 			memcpy(refgot, got, sizeof got);
@@ -551,17 +567,200 @@ static void glpk_reference(void **state)
 							 "differs from GLPK",
 							 seed, i, u, k);
 			}
-			for (size_t k = 0; k < p->n_lines; k++)
-				if (p->lines[k].item == i)
-					our_m += (double)p->lines[k].qty *
-						 p->lines[k].distance_m;
-			if (fabs(our_m - ref_m) > 0.5)
-				fail_msg("seed %llu item %zu: transport %.0f, "
-					 "GLPK %.0f",
-					 seed, i, our_m, ref_m);
+			check_transport(p, i, ref_m, seed);
 		}
 		alloc_plan_free(p);
 	}
+}
+
+/* ---- medium scale: the paths that small instances never take ---- */
+
+/* 2,400 shelters around two towns, 24 depots, 3 items; needs of 1-12
+ * units on a coarse grid (equal needs and distances: open ties), stock
+ * ~60 % of need spread at random, unlike people.  Big enough for the
+ * coarse problem that guides the candidate arcs, a start that goes past
+ * the candidates, and threads. */
+#define W_NS 2400
+#define W_ND 24
+#define W_NI 3
+
+struct world {
+	struct alloc_item items[W_NI];
+	struct alloc_depot dep[W_ND];
+	struct alloc_shelter *sh;
+	struct alloc_need *nd;
+	long long stock[W_ND][W_NI];
+	char (*ids)[8];
+	struct alloc_input in;
+};
+
+static void world_place(double *lat, double *lon, int town)
+{
+	*lat = 37.0 + 0.5 * town + 0.002 * rnd(100);
+	*lon = 138.0 + 0.5 * town + 0.002 * rnd(100);
+}
+
+static void make_world(struct world *w, unsigned long long seed)
+{
+	long long need[W_NI] = {0};
+	size_t id = 0;
+	rng_state = seed;
+	w->sh = calloc(W_NS, sizeof *w->sh);
+	w->nd = calloc(W_NS * W_NI, sizeof *w->nd);
+	w->ids = calloc(W_NS + W_ND + W_NI, sizeof *w->ids);
+	for (size_t i = 0; i < W_NI; i++) {
+		snprintf(w->ids[id], 8, "i%zu", i);
+		w->items[i].id = w->ids[id++];
+	}
+	for (size_t s = 0; s < W_NS; s++) {
+		snprintf(w->ids[id], 8, "s%04zu", s);
+		w->sh[s].id = w->ids[id++];
+		world_place(&w->sh[s].lat, &w->sh[s].lon, (int)rnd(2));
+		for (size_t i = 0; i < W_NI; i++) {
+			struct alloc_need *n = &w->nd[s * W_NI + i];
+			*n = (struct alloc_need){s, i, (enum alloc_urgency)rnd(3),
+						 1 + (long long)rnd(12)};
+			need[i] += n->qty;
+		}
+	}
+	for (size_t d = 0; d < W_ND; d++) {
+		snprintf(w->ids[id], 8, "d%02zu", d);
+		w->dep[d].id = w->ids[id++];
+		world_place(&w->dep[d].lat, &w->dep[d].lon, (int)(d % 2));
+		for (size_t i = 0; i < W_NI; i++)
+			w->stock[d][i] = (long long)rnd(1000) * need[i] * 6 /
+					 (10 * 500 * W_ND);
+		w->dep[d].stock = w->stock[d];
+	}
+	w->in = (struct alloc_input){w->items, W_NI,	 w->dep,   W_ND,
+				     w->sh,    W_NS,	 w->nd, W_NS * W_NI};
+}
+
+static void free_world(struct world *w)
+{
+	free(w->sh);
+	free(w->nd);
+	free(w->ids);
+}
+
+static struct alloc_plan *run_threads(const struct alloc_input *in,
+				      int threads)
+{
+	struct alloc_plan *p = NULL;
+	sl_error err;
+	if (alloc_run_threads(in, threads, &p, &err))
+		fail_msg("alloc_run_threads(%d): %s", threads, err.text);
+	return p;
+}
+
+/* Fairness certificate, conservation, and for each item the least
+ * transport for the plan's per-shelter totals (GLPK's LP). */
+static void medium_exact(void **state)
+{
+	(void)state;
+	size_t cells = W_NS * W_NI * 3;
+	long long *need = calloc(cells, sizeof *need),
+		  *got = calloc(cells, sizeof *got),
+		  *total = calloc(W_NS, sizeof *total);
+	for (unsigned long long seed = 1; seed <= 2; seed++) {
+		struct world w;
+		make_world(&w, seed);
+		struct alloc_plan *p = run_threads(&w.in, 1);
+		tally(&w.in, p, need, got);
+		check_bounds(&w.in, p, need, got);
+		check_priority(&w.in, p, need, got);
+		check_maxmin(&w.in, need, got);
+		check_fills(&w.in, p, need, got);
+		for (size_t i = 0; i < W_NI; i++) {
+			double ref_m;
+			for (size_t s = 0; s < W_NS; s++) {
+				size_t c = (s * W_NI + i) * 3;
+				total[s] = got[c] + got[c + 1] + got[c + 2];
+			}
+			assert_int_equal(glpk_transport(&w.in, i, total, &ref_m), 0);
+			check_transport(p, i, ref_m, seed);
+		}
+		alloc_plan_free(p);
+		free_world(&w);
+	}
+	free(need);
+	free(got);
+	free(total);
+}
+
+/* Plans p (of input a) and q (of input b) name the same ids, units and
+ * texts in the same order. */
+static void same_plan(const struct alloc_input *a, const struct alloc_plan *p,
+		      const struct alloc_input *b, const struct alloc_plan *q)
+{
+	assert_int_equal(p->n_lines, q->n_lines);
+	assert_int_equal(p->n_fills, q->n_fills);
+	for (size_t k = 0; k < p->n_lines; k++) {
+		const struct alloc_line *x = &p->lines[k], *y = &q->lines[k];
+		assert_string_equal(a->depots[x->depot].id,
+				    b->depots[y->depot].id);
+		assert_string_equal(a->shelters[x->shelter].id,
+				    b->shelters[y->shelter].id);
+		assert_string_equal(a->items[x->item].id, b->items[y->item].id);
+		assert_int_equal(x->urgency, y->urgency);
+		assert_int_equal(x->qty, y->qty);
+		assert_int_equal(x->distance_m, y->distance_m);
+	}
+	for (size_t k = 0; k < p->n_fills; k++) {
+		const struct alloc_fill *x = &p->fills[k], *y = &q->fills[k];
+		assert_string_equal(a->shelters[x->shelter].id,
+				    b->shelters[y->shelter].id);
+		assert_int_equal(x->urgency, y->urgency);
+		assert_int_equal(x->allocated, y->allocated);
+		assert_string_equal(x->why, y->why);
+	}
+}
+
+/* The same plan on 1 or 3 threads, and for shuffled shelters and depots
+ * (the coarse problem and the start are built in id order too). */
+static void medium_deterministic(void **state)
+{
+	(void)state;
+	struct world w, u;
+	make_world(&w, 3);
+	make_world(&u, 3);
+	size_t ps[W_NS], pd[W_ND], inv[W_NS];
+	for (size_t k = 0; k < W_NS; k++)
+		ps[k] = k;
+	for (size_t k = 0; k < W_ND; k++)
+		pd[k] = k;
+	for (size_t k = W_NS; k > 1; k--) {
+		size_t j = rnd((unsigned)k), x = ps[k - 1];
+		ps[k - 1] = ps[j];
+		ps[j] = x;
+	}
+	for (size_t k = W_ND; k > 1; k--) {
+		size_t j = rnd((unsigned)k), x = pd[k - 1];
+		pd[k - 1] = pd[j];
+		pd[j] = x;
+	}
+	for (size_t k = 0; k < W_NS; k++) {
+		u.sh[k] = w.sh[ps[k]];
+		inv[ps[k]] = k;
+	}
+	for (size_t k = 0; k < W_ND; k++) {
+		memcpy(u.stock[k], w.stock[pd[k]], sizeof u.stock[k]);
+		u.dep[k] = w.dep[pd[k]];
+		u.dep[k].stock = u.stock[k];
+	}
+	for (size_t k = 0; k < W_NS * W_NI; k++) {
+		u.nd[k] = w.nd[W_NS * W_NI - 1 - k];
+		u.nd[k].shelter = inv[u.nd[k].shelter];
+	}
+	struct alloc_plan *p = run_threads(&w.in, 1), *q = run_threads(&w.in, 3),
+			  *r = run_threads(&u.in, 0);
+	same_plan(&w.in, p, &w.in, q);
+	same_plan(&w.in, p, &u.in, r);
+	alloc_plan_free(p);
+	alloc_plan_free(q);
+	alloc_plan_free(r);
+	free_world(&w);
+	free_world(&u);
 }
 
 /* ---- refused input ---- */
@@ -661,6 +860,8 @@ int main(void)
 		cmocka_unit_test(random_properties),
 		cmocka_unit_test(shuffled_same_plan),
 		cmocka_unit_test(glpk_reference),
+		cmocka_unit_test(medium_exact),
+		cmocka_unit_test(medium_deterministic),
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(out_of_memory),
 	};
