@@ -21,6 +21,8 @@
  * Memory: alloc_run owns every temporary and frees it before returning;
  * the plan it returns is owned by the caller (alloc_plan_free).  The
  * input arrays are only read.  Out of memory: SL_ENOMEM, nothing returned.
+ * Threads: items are planned by worker threads of one call (plan_items);
+ * there is no file-scope state, so calls on several threads are safe.
  */
 #include <limits.h>
 #include <math.h>
