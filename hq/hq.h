@@ -608,6 +608,120 @@ int grade_loss(const struct grade_elements *e, long *loss, sl_error *err);
 /* The class of a loss ratio; each class includes its lower bound. */
 enum grade grade_of_loss(long loss);
 
+/* ---- survey_field.c: field plans, results, validation, stats ---- */
+
+struct sfield_plan_opts {
+	const char *date;     /* YYYY-MM-DD */
+	size_t nteams;	      /* 1..SPLAN_TEAMS_MAX */
+	int capacity;	      /* stops per team per day */
+	const double *starts; /* nstarts (lat, lon) pairs, used in turn */
+	size_t nstarts;	      /* 0: the centre of the queue */
+	const char *who;
+	time_t now;
+};
+struct sfield_plan_result {
+	size_t waiting;	 /* in the field queue (lanes field, interior) */
+	size_t unplaced; /* ... of which without a position: not planned */
+	size_t planned;
+	long long first_team; /* teams first_team.. of the date */
+	double length_km, nn_length_km, bound_km;
+};
+/*
+ * Plans the field queue (applications 'ready', 'invalidated' or
+ * 'appealed' in lanes field and interior, placed by their building, else
+ * their own position) for o->nteams teams (splan_build) and locks each
+ * planned application to its team: survey_teams, survey_tasks 'locked',
+ * applications 'locked' and an audit row, in one write transaction.
+ * A date planned again gets further teams.  Nothing is written on error.
+ */
+int sfield_plan(hq_store *st, const struct sfield_plan_opts *o,
+		struct sfield_plan_result *res, sl_error *err);
+/* A date's teams (team, start, capacity, stops, lengths), and its stops
+ * in order (team 0: all teams) with application, building, address and
+ * position; personal adds applicant, contact and the applicant's
+ * address.  The caller owns *rows. */
+int sfield_teams(hq_store *st, const char *date, json_t **rows, sl_error *err);
+int sfield_stops(hq_store *st, const char *date, long long team,
+		 int personal, json_t **rows, sl_error *err);
+/* Writes survey-DATE-teamNNN.{csv,geojson,html} for each team of date
+ * into dir (created if missing); with personal the export is audited
+ * ('export-personal', who). */
+int sfield_sheets(hq_store *st, const char *date, const char *dir,
+		  int personal, const char *who, time_t now, sl_error *err);
+/* A locked task goes back: task 'released', application 'ready'. */
+int sfield_release(hq_store *st, long long task, const char *who,
+		   time_t now, sl_error *err);
+/* What a team found: a grade given directly, or element damage. */
+struct sfield_finding {
+	int has_grade;
+	enum grade grade;	 /* given, or (out) computed */
+	struct grade_elements e; /* when !has_grade */
+	long loss;		 /* (out) GRADE_UNIT, when !has_grade */
+};
+/* Records the result of a locked application's survey: task and
+ * application 'surveyed', audited.  Elements are refused for a
+ * non-wooden building (no weights known).  *out gets grade and loss. */
+int sfield_record(hq_store *st, const char *app,
+		  const struct sfield_finding *f, const char *who, time_t now,
+		  struct sfield_finding *out, sl_error *err);
+/* A second person (not the recorder) validates the newest result:
+ * application 'validated' with its grade and approved_by = who; or, with
+ * valid 0 and a reason, 'invalidated': back in the field queue. */
+int sfield_validate(hq_store *st, const char *app, int valid,
+		    const char *reason, const char *who, time_t now,
+		    sl_error *err);
+/* {"backlog": per lane and state, "issued_per_day", "summary":
+ * {field_backlog, plan_date, team_capacity_per_day, forecast_days,
+ * median_days_to_issue, certificates}}.  The caller owns *out. */
+int sfield_stats(hq_store *st, json_t **out, sl_error *err);
+/* Helpers shared with certificate.c: SL_EINVAL unless who names someone;
+ * one statement binding ?1.. as types says ('t' text or NULL, 'i' long
+ * long, 'd' double), *changed (may be NULL) its changed rows; an HTML
+ * page's head with print CSS, and escaped text. */
+int sfield_need_who(const char *cmd, const char *who, sl_error *err);
+int sfield_change(hq_store *st, int *changed, sl_error *err, const char *sql,
+		  const char *types, ...);
+void sfield_html_head(const char *title, FILE *out);
+void sfield_html_text(const char *s, FILE *out);
+/* hq survey plan|sheets|tasks|release|record|validate|issue|certificate|
+ * certificates|delivered|appeal|stats (docs/operations.md, "Field
+ * planning"): 1 when name is one of them; their usage lines; argv[0] is
+ * the subcommand, returns the exit status.  --by is --who's synonym, as
+ * in the intake subcommands. */
+int sfield_is_command(const char *name);
+void sfield_usage(FILE *out);
+int sfield_main(const struct hq_config *cfg, int argc, char **argv);
+
+/* ---- certificate.c: り災証明 certificates ---- */
+
+/*
+ * Issues a certificate for each named application (apps NULL: every one
+ * validated, the longest approved first, at most limit; 0: no limit),
+ * numbered on from the municipality's highest number without gaps, in
+ * one BEGIN IMMEDIATE transaction, so concurrent issuers never share or
+ * skip a number.  Each must be 'validated' with a grade and an approver;
+ * a named one that is not refuses the whole batch.  An earlier
+ * certificate of the same application (an appeal) is superseded.  Rows
+ * {municipality, number, application_id, grade} go to *issued (the
+ * caller's).
+ */
+int cert_issue(hq_store *st, const char *municipality,
+	       const char *const *apps, size_t napps, size_t limit,
+	       const char *who, time_t now, json_t **issued, sl_error *err);
+/* The certificate as a printable page (applicant, house, grade, number,
+ * dates, who issued and approved it); audited ('print-certificate'). */
+int cert_html(hq_store *st, const char *municipality, long long number,
+	      const char *who, time_t now, FILE *out, sl_error *err);
+/* Handed over ('counter', 'mail' or 'other'); refused if already. */
+int cert_delivered(hq_store *st, const char *municipality, long long number,
+		   const char *how, const char *who, time_t now,
+		   sl_error *err);
+/* An issued application appealed: back to the field queue for an
+ * interior survey ('appealed', lane interior), grade and approval
+ * cleared; its certificate stays until a new one supersedes it. */
+int cert_appeal(hq_store *st, const char *app, const char *reason,
+		const char *who, time_t now, sl_error *err);
+
 /* ---- alloc.c: fair allocation of scarce relief goods ---- */
 
 /* Who gets how much of each item from which depot, when stock is short:

@@ -595,6 +595,7 @@ static void survey_usage(FILE *out)
 	fprintf(out, "usage: hq survey SUBCOMMAND\n");
 	for (size_t i = 0; i < NSUB; i++)
 		fprintf(out, "  hq survey %s\n", subcommands[i].usage);
+	sfield_usage(out); /* field planning and certificates */
 }
 
 int surveycmd_main(const struct hq_config *cfg, int argc, char **argv)
@@ -604,6 +605,9 @@ int surveycmd_main(const struct hq_config *cfg, int argc, char **argv)
 		survey_usage(stderr);
 		return 2;
 	}
+	/* survey_field.c parses its own: --start repeats */
+	if (sfield_is_command(argv[1]))
+		return sfield_main(cfg, argc - 1, argv + 1);
 	for (size_t i = 0; i < NSUB; i++) {
 		if (strcmp(argv[1], subcommands[i].name) != 0)
 			continue;
