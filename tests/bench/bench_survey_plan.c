@@ -143,7 +143,18 @@ static int run(const struct scale *sc, int runs)
 	}
 	qsort(times, (size_t)runs, sizeof(*times), cmp_double);
 	size_t most = 0, least = SIZE_MAX;
+	double legs = 0; /* start -> first stop, last stop -> start */
 	for (size_t t = 0; t < p->nroutes; t++) {
+		const struct splan_route *r = &p->routes[t];
+		if (r->nstops > 0) {
+			const struct splan_task *a = &tasks[r->stops[0]];
+			const struct splan_task *b =
+				&tasks[r->stops[r->nstops - 1]];
+			legs += route_km(teams[t].lat, teams[t].lon, a->lat,
+					 a->lon) +
+				route_km(b->lat, b->lon, teams[t].lat,
+					 teams[t].lon);
+		}
 		most = p->routes[t].nstops > most ? p->routes[t].nstops : most;
 		least = p->routes[t].nstops < least ? p->routes[t].nstops
 						    : least;
@@ -158,6 +169,9 @@ static int run(const struct scale *sc, int runs)
 	       p->length_km, p->nn_length_km,
 	       100 * (1 - p->length_km / p->nn_length_km), p->bound_km,
 	       100 * (p->length_km / p->bound_km - 1));
+	printf("          of the route, %.1f %% is the way out to the first "
+	       "stop and back from the last\n",
+	       100 * legs / p->length_km);
 	splan_free(p);
 	free(tasks);
 	free(teams);
