@@ -763,6 +763,33 @@ static void medium_deterministic(void **state)
 	free_world(&u);
 }
 
+/* An allocation failing on any of the threads: SL_ENOMEM, no plan, the
+ * other threads stop and free what they hold (the sanitizer build checks
+ * the leaks). */
+static void medium_out_of_memory(void **state)
+{
+	(void)state;
+	static const long at[] = {0, 3, 10, 30, 60, 100, 150, 250, 400, 700};
+	struct world w;
+	int failed = 0;
+	make_world(&w, 4);
+	for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+		struct alloc_plan *p = NULL;
+		sl_error err;
+		sl_alloc_fail_after(at[k]);
+		int rc = alloc_run_threads(&w.in, 3, &p, &err);
+		sl_alloc_fail_after(-1);
+		if (rc) {
+			assert_int_equal(rc, SL_ENOMEM);
+			assert_null(p);
+			failed++;
+		}
+		alloc_plan_free(p);
+	}
+	assert_true(failed > 5);
+	free_world(&w);
+}
+
 /* ---- refused input ---- */
 
 static void expect_refused(const struct alloc_input *in, const char *words)
@@ -862,6 +889,7 @@ int main(void)
 		cmocka_unit_test(glpk_reference),
 		cmocka_unit_test(medium_exact),
 		cmocka_unit_test(medium_deterministic),
+		cmocka_unit_test(medium_out_of_memory),
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(out_of_memory),
 	};
