@@ -14,7 +14,10 @@
  * not calling into paho: every owner call is bracketed by
  * owner_enter()/owner_leave(), and entering wakes a waiting callback,
  * which then takes the message anyway (the queue may go past its limit
- * by what arrives during the call).
+ * by what arrives during the call).  paho's mutex and its receive thread
+ * serve every client in the process, so the lock, the count of owner
+ * calls and the wait are global too: a publish on one client must wake
+ * a callback waiting on another.
  */
 #include "mq.h"
 
@@ -65,25 +68,28 @@ struct mq_client {
 	struct sub *subs;
 	size_t nsubs;
 
-	/* Shared with paho threads: protected by lock. */
-	pthread_mutex_t lock;
+	/* Shared with paho threads: protected by mq_lock. */
 	pthread_cond_t cond; /* the owner waits for events */
-	pthread_cond_t room; /* on_message waits for the owner to take them */
 	struct mq_node *head, *tail;
 	size_t queued;
-	int parked;        /* on_message is waiting for room */
-	int owner_in_paho; /* the owner is inside a paho call */
 	int stopping;      /* mq_stop: never wait again */
 	struct pub_ctx *pending;
 	int inflight;
 
 	/* Owner thread only. */
 	struct mq_node *ready; /* taken from the queue at once, in order */
+	size_t nready;
 	enum conn_state state;
 	struct timespec retry_at;
 	int backoff_ms;
 	unsigned rand_state;
 };
+
+/* Every client's shared state (see the top). */
+static pthread_mutex_t mq_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t mq_room = PTHREAD_COND_INITIALIZER; /* on_message waits */
+static int parked;        /* on_message calls waiting for room */
+static int owner_in_paho; /* the owner is inside a paho call */
 
 static char *dupstr(const char *s)
 {
@@ -144,26 +150,26 @@ static void push_status(mq_client *c, enum mq_event_type type, long long tag,
 	node->ev.code = code;
 	if (reason)
 		snprintf(node->ev.reason, sizeof(node->ev.reason), "%s", reason);
-	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&mq_lock);
 	enqueue_locked(c, node);
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&mq_lock);
 }
 
 /* Brackets every paho call made by the owner thread (see the top). */
-static void owner_enter(mq_client *c)
+static void owner_enter(void)
 {
-	pthread_mutex_lock(&c->lock);
-	c->owner_in_paho++;
-	if (c->parked)
-		pthread_cond_signal(&c->room);
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_lock(&mq_lock);
+	owner_in_paho++;
+	if (parked)
+		pthread_cond_broadcast(&mq_room);
+	pthread_mutex_unlock(&mq_lock);
 }
 
-static void owner_leave(mq_client *c)
+static void owner_leave(void)
 {
-	pthread_mutex_lock(&c->lock);
-	c->owner_in_paho--;
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_lock(&mq_lock);
+	owner_in_paho--;
+	pthread_mutex_unlock(&mq_lock);
 }
 
 static void on_connection_lost(void *context, char *cause)
@@ -204,15 +210,15 @@ static int on_message(void *context, char *topic, int topic_len,
 	node->ev.truncated = keep < wire;
 	node->ev.retained = msg->retained;
 
-	pthread_mutex_lock(&c->lock);
-	while (c->queued >= c->opt.max_queue && !c->owner_in_paho &&
+	pthread_mutex_lock(&mq_lock);
+	while (c->queued >= c->opt.max_queue && !owner_in_paho &&
 	       !c->stopping) {
-		c->parked = 1;
-		pthread_cond_wait(&c->room, &c->lock);
+		parked++;
+		pthread_cond_wait(&mq_room, &mq_lock);
+		parked--;
 	}
-	c->parked = 0;
 	enqueue_locked(c, node);
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&mq_lock);
 
 	MQTTAsync_freeMessage(&msg);
 	MQTTAsync_free(topic);
@@ -249,7 +255,7 @@ static void on_connect_fail5(void *context, MQTTAsync_failureData5 *r)
 /* Takes a publish context off the pending list and frees it. */
 static void forget_pending(mq_client *c, struct pub_ctx *p)
 {
-	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&mq_lock);
 	if (p->prev)
 		p->prev->next = p->next;
 	else
@@ -258,7 +264,7 @@ static void forget_pending(mq_client *c, struct pub_ctx *p)
 		p->next->prev = p->prev;
 	if (c->inflight > 0)
 		c->inflight--;
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&mq_lock);
 	free(p);
 }
 
@@ -367,13 +373,11 @@ mq_client *mq_new(const struct mq_options *opt, sl_error *err)
 		c->opt.reconnect_max_ms = 30000;
 	c->backoff_ms = c->opt.reconnect_min_ms;
 	c->rand_state = (unsigned)time(NULL) ^ (unsigned)getpid();
-	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_cond_init(&c->room, NULL);
 
 	if (opt->mqtt_version != 0 && opt->mqtt_version != 4 &&
 	    opt->mqtt_version != 5) {
@@ -404,6 +408,9 @@ mq_client *mq_new(const struct mq_options *opt, sl_error *err)
 	co.MQTTVersion = c->opt.mqtt_version == 5 ? MQTTVERSION_5
 						  : MQTTVERSION_3_1_1;
 	co.sendWhileDisconnected = 0; /* our outbox holds what is unsent */
+	/* paho refuses a publish once this many are queued, even while
+	 * connected (default 100): room for a full in-flight window */
+	co.maxBufferedMessages = c->opt.max_inflight + 16;
 	int rc = MQTTAsync_createWithOptions(&c->handle, c->uri_list[0],
 					     c->client_id,
 					     MQTTCLIENT_PERSISTENCE_NONE, NULL,
@@ -440,9 +447,9 @@ void mq_free(mq_client *c)
 		return;
 	if (c->handle) {
 		mq_stop(c, 0, 1000);
-		owner_enter(c);
+		owner_enter();
 		MQTTAsync_destroy(&c->handle);
-		owner_leave(c);
+		owner_leave();
 	}
 	for (struct mq_node **list = &c->head; list;
 	     list = list == &c->head ? &c->ready : NULL) {
@@ -477,9 +484,7 @@ void mq_free(mq_client *c)
 			*p++ = 0;
 	}
 	free(c->password);
-	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
-	pthread_cond_destroy(&c->room);
 	free(c);
 }
 
@@ -508,9 +513,9 @@ int mq_set_will(mq_client *c, const char *topic, const void *payload,
 static int send_subscribe(mq_client *c, const struct sub *s)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-	owner_enter(c);
+	owner_enter();
 	int rc = MQTTAsync_subscribe(c->handle, s->filter, s->qos, &ro);
-	owner_leave(c);
+	owner_leave();
 	if (rc != MQTTASYNC_SUCCESS)
 		log_warn("mq: subscribe %s: %s", s->filter,
 			 MQTTAsync_strerror(rc));
@@ -584,9 +589,9 @@ static int begin_connect(mq_client *c)
 		co->onSuccess = on_connect_ok;
 		co->onFailure = on_connect_fail;
 	}
-	owner_enter(c);
+	owner_enter();
 	int rc = MQTTAsync_connect(c->handle, co);
-	owner_leave(c);
+	owner_leave();
 	MQTTProperties_free(&props);
 	if (rc != MQTTASYNC_SUCCESS) {
 		log_warn("mq: connect: %s", MQTTAsync_strerror(rc));
@@ -598,9 +603,9 @@ static int begin_connect(mq_client *c)
 
 int mq_start(mq_client *c, sl_error *err)
 {
-	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&mq_lock);
 	c->stopping = 0;
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&mq_lock);
 	if (begin_connect(c) != 0)
 		return sl_error_set(err, SL_ENET, "cannot start connecting to %s",
 				    c->opt.uris);
@@ -649,17 +654,17 @@ int mq_publish(mq_client *c, const char *topic, const void *payload,
 			ro.onFailure = on_pub_fail;
 		}
 		/* Linked before sending: the callback may run at once. */
-		pthread_mutex_lock(&c->lock);
+		pthread_mutex_lock(&mq_lock);
 		p->next = c->pending;
 		if (c->pending)
 			c->pending->prev = p;
 		c->pending = p;
 		c->inflight++;
-		pthread_mutex_unlock(&c->lock);
+		pthread_mutex_unlock(&mq_lock);
 	}
-	owner_enter(c);
+	owner_enter();
 	int rc = MQTTAsync_sendMessage(c->handle, topic, &msg, &ro);
-	owner_leave(c);
+	owner_leave();
 	if (rc != MQTTASYNC_SUCCESS) {
 		if (p)
 			forget_pending(c, p);
@@ -703,32 +708,34 @@ int mq_poll(mq_client *c, int timeout_ms, struct mq_event *ev)
 		struct mq_node *n = c->ready;
 		if (n) {
 			c->ready = n->next;
+			c->nready--;
 			*ev = n->ev;
 			free(n);
 			observe(c, ev);
 			return 1;
 		}
 		/* The whole queue at once: one lock per batch, not per event. */
-		pthread_mutex_lock(&c->lock);
+		pthread_mutex_lock(&mq_lock);
 		if (c->head) {
 			c->ready = c->head;
+			c->nready = c->queued;
 			c->head = c->tail = NULL;
 			c->queued = 0;
-			if (c->parked)
-				pthread_cond_signal(&c->room);
-			pthread_mutex_unlock(&c->lock);
+			if (parked)
+				pthread_cond_broadcast(&mq_room);
+			pthread_mutex_unlock(&mq_lock);
 			continue;
 		}
 		long long left = ms_until(&deadline);
 		if (left <= 0) {
-			pthread_mutex_unlock(&c->lock);
+			pthread_mutex_unlock(&mq_lock);
 			return 0;
 		}
 		struct timespec wake = deadline;
 		if (c->state == CONN_WAITING && ms_until(&c->retry_at) < left)
 			wake = c->retry_at;
-		pthread_cond_timedwait(&c->cond, &c->lock, &wake);
-		pthread_mutex_unlock(&c->lock);
+		pthread_cond_timedwait(&c->cond, &mq_lock, &wake);
+		pthread_mutex_unlock(&mq_lock);
 	}
 }
 
@@ -737,21 +744,29 @@ int mq_is_connected(const mq_client *c)
 	return c->state == CONN_UP;
 }
 
+size_t mq_pending(const mq_client *c)
+{
+	pthread_mutex_lock(&mq_lock);
+	size_t n = c->nready + c->queued;
+	pthread_mutex_unlock(&mq_lock);
+	return n;
+}
+
 int mq_inflight(const mq_client *c)
 {
 	mq_client *m = (mq_client *)(uintptr_t)c;
-	pthread_mutex_lock(&m->lock);
+	pthread_mutex_lock(&mq_lock);
 	int n = m->inflight;
-	pthread_mutex_unlock(&m->lock);
+	pthread_mutex_unlock(&mq_lock);
 	return n;
 }
 
 /* MQTTAsync_isConnected takes paho's mutex: an owner call. */
 static int paho_connected(mq_client *c)
 {
-	owner_enter(c);
+	owner_enter();
 	int up = MQTTAsync_isConnected(c->handle);
-	owner_leave(c);
+	owner_leave();
 	return up;
 }
 
@@ -763,11 +778,11 @@ int mq_stop(mq_client *c, int send_will, int timeout_ms)
 
 	/* paho's send thread carries the DISCONNECT: on_message must not
 	 * hold paho's mutex while the owner waits for it. */
-	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&mq_lock);
 	c->stopping = 1;
-	if (c->parked)
-		pthread_cond_signal(&c->room);
-	pthread_mutex_unlock(&c->lock);
+	if (parked)
+		pthread_cond_broadcast(&mq_room);
+	pthread_mutex_unlock(&mq_lock);
 	if (!paho_connected(c)) {
 		c->state = CONN_IDLE;
 		return 0;
@@ -781,9 +796,9 @@ int mq_stop(mq_client *c, int send_will, int timeout_ms)
 		mq_publish(c, c->will_topic, c->will_payload, c->will_len,
 			   c->will_qos, c->will_retain, 0, NULL);
 	c->state = CONN_IDLE;
-	owner_enter(c);
+	owner_enter();
 	int rc = MQTTAsync_disconnect(c->handle, d);
-	owner_leave(c);
+	owner_leave();
 	if (rc != MQTTASYNC_SUCCESS)
 		return SL_ENET;
 	/* Disconnect is asynchronous; give it its timeout to finish. */

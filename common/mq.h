@@ -102,6 +102,8 @@ int mq_poll(mq_client *c, int timeout_ms, struct mq_event *ev);
 void mq_event_clear(struct mq_event *ev);
 
 int mq_is_connected(const mq_client *c);
+/* Events waiting for mq_poll: how far behind the owner is. */
+size_t mq_pending(const mq_client *c);
 /* Publishes in flight (sent, no PUBACK yet). */
 int mq_inflight(const mq_client *c);
 

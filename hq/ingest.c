@@ -16,7 +16,14 @@
  * most once per ack_interval_ms, always carrying the latest committed
  * acked_seq.  The first ack after a quiet spell goes out at once, and a
  * later one as soon as the interval has passed, so the last ack of a
- * burst is never held back longer than the interval.
+ * burst is never held back longer than the interval.  While hq is behind
+ * (its batches fill up: a backlog), the interval is ACK_BEHIND_MS: each
+ * ack costs about as much CPU as ingesting a report, and agents wait 30 s
+ * before they resend.  They go out on a
+ * connection of their own: on the ingest connection a broker that pushes
+ * a whole backlog at once (max_inflight_messages 0) queues its PUBACKs
+ * to our acks behind that backlog, which hq now reads only as fast as it
+ * commits, so the acks would stop for the whole drain.
  */
 #define _XOPEN_SOURCE 700 /* tsearch */
 #include <search.h>
@@ -52,7 +59,8 @@ struct ingest {
 	schema_set *schemas;
 	catalog *items;
 	hq_store *store;
-	mq_client *mq;
+	mq_client *mq;     /* ingest, hq_state, the feed */
+	mq_client *ack_mq; /* acknowledgements only */
 	struct ingest_counters n;
 	limit_table *limits;
 	double last_feed, last_counters; /* monotonic seconds */
@@ -62,6 +70,7 @@ struct ingest {
 	struct ack_list batch;   /* touched by the open transaction */
 	struct ack_list due;     /* committed, ack not published yet */
 	double next_ack;         /* monotonic s when due[] next has work */
+	int behind;              /* a full batch waits after the last */
 	char state_topic[TOPIC_MAX];
 };
 
@@ -264,7 +273,7 @@ static int ingest_one(struct ingest *in, const struct mq_event *ev,
 }
 
 /* 0 when handed to paho, non-zero (logged) otherwise. */
-static int publish_json(struct ingest *in, const char *topic, json_t *msg,
+static int publish_json(mq_client *mq, const char *topic, json_t *msg,
 			int retain)
 {
 	char *text = msg_encode(msg);
@@ -274,20 +283,17 @@ static int publish_json(struct ingest *in, const char *topic, json_t *msg,
 		log_error("out of memory encoding %s", topic);
 		return SL_ENOMEM;
 	}
-	rc = mq_publish(in->mq, topic, text, strlen(text), 1, retain, 0, &err);
+	rc = mq_publish(mq, topic, text, strlen(text), 1, retain, 0, &err);
 	if (rc != 0)
 		log_warn("publish %s: %s", topic, err.text);
 	free(text);
 	return rc;
 }
 
-/*
- * paho refuses a publish once maxBufferedMessages (100 by default)
- * commands are queued, even while connected: a batch touching hundreds
- * of shelters lost most of their acknowledgements.  At most one
- * in-flight window (64) is handed to paho; the rest stay due.
- */
-#define ACK_PENDING_MAX 64
+/* Acks handed to paho and not yet PUBACKed; the rest stay due. */
+#define ACK_PENDING_MAX 256
+/* Least time between two acks to one shelter while hq is behind. */
+#define ACK_BEHIND_MS 5000
 
 
 static json_t *hq_state_msg(const struct hq_config *cfg, const char *state)
@@ -344,50 +350,76 @@ static int publish_ack(struct ingest *in, const struct ack_state *s,
 				now);
 	if (ack == NULL)
 		return SL_ENOMEM;
-	int rc = publish_json(in, topic, ack, 1);
+	int rc = publish_json(in->ack_mq, topic, ack, 1);
 	json_decref(ack);
 	if (rc == 0)
 		in->n.acknowledged++;
 	return rc;
 }
 
+/* The ack connection's events: PUBACKs make room, and polling it is
+ * what reconnects it. */
+static void ack_events(struct ingest *in)
+{
+	struct mq_event ev;
+	while (mq_poll(in->ack_mq, 0, &ev) == 1) {
+		if (ev.type == MQ_EV_CONNECT_FAILED ||
+		    ev.type == MQ_EV_CONNECTION_LOST ||
+		    ev.type == MQ_EV_PUBLISH_FAILED)
+			log_warn("ack connection: %s", ev.reason);
+		if (ev.type != MQ_EV_PUBLISH_FAILED)
+			in->next_ack = 0;
+		mq_event_clear(&ev);
+	}
+}
+
 /*
  * Publishes the due acks whose shelter has not had one for
- * ack_interval_ms, as far as paho has room (ACK_PENDING_MAX); never
- * waits.  Whatever is left stays due, and next_ack says when to look
- * again.
+ * ack_interval_ms (force: whatever the interval), as far as paho has
+ * room; never waits.  Whatever is left stays due, and next_ack says when
+ * to look again.  Cheap when nothing can go out, so the batch loop calls
+ * it after every message.
  */
 static void flush_acks(struct ingest *in, int force)
 {
 	double now = monotonic_s();
-	double interval = force ? 0 : (double)in->cfg->ack_interval_ms / 1000;
+	long long ms = in->cfg->ack_interval_ms;
+	if (in->behind && ms < ACK_BEHIND_MS)
+		ms = ACK_BEHIND_MS;
+	double interval = force ? 0 : (double)ms / 1000;
 	char stamp[32];
-	size_t keep = 0;
-	int room = mq_is_connected(in->mq);
+	size_t i, keep = 0;
 
 	if (in->due.n == 0 || (now < in->next_ack && !force))
 		return;
+	ack_events(in);
+	int room = ACK_PENDING_MAX - mq_inflight(in->ack_mq);
+	if (!mq_is_connected(in->ack_mq) || room <= 0) {
+		in->next_ack = now + 0.01; /* PUBACKs come in meanwhile */
+		return;
+	}
 	msg_time(time(NULL), stamp);
 	in->next_ack = now + 1;
-	for (size_t i = 0; i < in->due.n; i++) {
+	for (i = 0; i < in->due.n && room > 0; i++) {
 		struct ack_state *s = in->due.v[i];
 		double at = s->sent_at + interval;
-		if (room && at <= now &&
-		    mq_inflight(in->mq) >= ACK_PENDING_MAX)
-			room = 0;
-		if (room && at <= now && publish_ack(in, s, stamp) == 0) {
+		if (at <= now && publish_ack(in, s, stamp) == 0) {
 			s->due = 0;
 			s->sent_at = now;
+			room--;
 			continue;
 		}
 		if (at > now && at < in->next_ack)
 			in->next_ack = at;
 		in->due.v[keep++] = s;
 	}
+	if (i < in->due.n) { /* out of room: the rest waits its turn */
+		in->next_ack = now + 0.01;
+		memmove(&in->due.v[keep], &in->due.v[i],
+			(in->due.n - i) * sizeof(*in->due.v));
+		keep += in->due.n - i;
+	}
 	in->due.n = keep;
-	/* No room: a PUBACK (an event) wakes the poll; look again soon. */
-	if (!room && now + 0.05 < in->next_ack)
-		in->next_ack = now + 0.05;
 }
 
 /* How long the batch loop may wait for its first event. */
@@ -420,7 +452,7 @@ static void maybe_feed(struct ingest *in)
 	in->changed = 0;
 	if (topic_build(topic, sizeof(topic), cfg->common.municipality, NULL,
 			TOPIC_FEED) == 0)
-		publish_json(in, topic, feed, 1);
+		publish_json(in->mq, topic, feed, 1);
 	if (cfg->feed_file && feed_write(feed, cfg->feed_file, &err) != 0)
 		log_error("public feed: %s", err.text);
 	json_decref(feed);
@@ -441,7 +473,7 @@ static void on_status_event(struct ingest *in, const struct mq_event *ev)
 		log_info("connected to %s", in->cfg->common.broker);
 		json_t *st = hq_state_msg(in->cfg, "online");
 		if (st)
-			publish_json(in, in->state_topic, st, 1);
+			publish_json(in->mq, in->state_topic, st, 1);
 		json_decref(st);
 		break;
 	}
@@ -481,9 +513,6 @@ static int ingest_batch(struct ingest *in, sl_error *err)
 		if (ev.type != MQ_EV_MESSAGE) {
 			on_status_event(in, &ev);
 			mq_event_clear(&ev);
-			/* a PUBACK or a new connection: room for due acks */
-			in->next_ack = 0;
-			flush_acks(in, 0);
 			continue;
 		}
 		if (!in_txn) {
@@ -495,6 +524,7 @@ static int ingest_batch(struct ingest *in, sl_error *err)
 		}
 		rc = ingest_one(in, &ev, err);
 		mq_event_clear(&ev);
+		flush_acks(in, 0);
 		if (rc != 0) {
 			store_rollback(in->store);
 			clear_touched(in);
@@ -519,6 +549,10 @@ static int ingest_batch(struct ingest *in, sl_error *err)
 		if (commit_acks(in) != 0)
 			return sl_error_set(err, SL_ENOMEM, "out of memory");
 	}
+	int was_behind = in->behind;
+	in->behind = mq_pending(in->mq) >= (size_t)in->cfg->batch_max;
+	if (was_behind && !in->behind)
+		in->next_ack = 0; /* caught up: the usual interval again */
 	flush_acks(in, 0);
 	maybe_feed(in);
 	if (monotonic_s() - in->last_counters >= 60) {
@@ -580,6 +614,17 @@ static int ingest_setup(struct ingest *in, const struct hq_config *cfg,
 	in->mq = mq_new(&o, err);
 	if (in->mq == NULL)
 		return SL_ENET;
+	/* no session, no subscription, no Will: a new connection can send
+	 * whatever is still due */
+	char ack_id[sizeof(client_id) + 8];
+	snprintf(ack_id, sizeof(ack_id), "%s-ack", client_id);
+	o.client_id = ack_id;
+	o.clean_start = 1;
+	o.session_expiry_s = 0;
+	o.max_inflight = ACK_PENDING_MAX;
+	in->ack_mq = mq_new(&o, err);
+	if (in->ack_mq == NULL || mq_start(in->ack_mq, err) != 0)
+		return SL_ENET;
 	topic_build(in->state_topic, sizeof(in->state_topic), muni, NULL,
 		    TOPIC_HQ_STATE);
 	json_t *will = hq_state_msg(cfg, "offline");
@@ -602,11 +647,32 @@ static int ingest_setup(struct ingest *in, const struct hq_config *cfg,
 	return rc ? rc : mq_start(in->mq, err);
 }
 
+/* What is committed is promised: on a clean stop the due acks go out
+ * whatever the interval, for at most a few seconds. */
+static void final_acks(struct ingest *in)
+{
+	double until = monotonic_s() + 3;
+	while (in->due.n > 0 && monotonic_s() < until) {
+		flush_acks(in, 1);
+		if (in->due.n > 0)
+			nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	}
+	/* and their PUBACKs, so paho does not drop them on disconnect */
+	while (mq_inflight(in->ack_mq) > 0 && mq_is_connected(in->ack_mq) &&
+	       monotonic_s() < until) {
+		ack_events(in);
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	}
+}
+
 static void ingest_teardown(struct ingest *in)
 {
 	if (in->mq)
 		mq_stop(in->mq, 1, 2000);
 	mq_free(in->mq);
+	if (in->ack_mq)
+		mq_stop(in->ack_mq, 0, 2000);
+	mq_free(in->ack_mq);
 	store_close(in->store);
 	catalog_free(in->items);
 	schema_set_free(in->schemas);
@@ -633,8 +699,8 @@ int ingest_run(const struct hq_config *cfg, sl_error *err)
 			 cfg->common.municipality, cfg->common.database);
 	while (rc == 0 && !stop_requested())
 		rc = ingest_batch(&in, err);
-	if (in.mq)
-		flush_acks(&in, 1); /* what is committed is promised now */
+	if (in.ack_mq)
+		final_acks(&in);
 	log_counters(&in, "");
 	ingest_teardown(&in);
 	return rc;
