@@ -134,6 +134,12 @@ fuzz: $(FUZZ_BIN)
 FUZZ_LIB_SRC := $(COMMON_SRC) $(filter-out %/main.c,$(AGENT_SRC))
 build-fuzz/fuzz_shelters: FUZZ_LIB_SRC := $(COMMON_SRC) hq/shelterimport.c hq/store.c
 build-fuzz/fuzz_shelters: hq/shelterimport.c hq/store.c hq/hq.h
+# The survey's readers (WKT, GeoJSON, xBD) link hq's geometry, readers and
+# store (route.c for distances).
+FUZZ_SURVEY_SRC := $(COMMON_SRC) hq/geo.c hq/building.c hq/drone.c hq/route.c hq/store.c
+FUZZ_SURVEY_BIN := build-fuzz/fuzz_wkt build-fuzz/fuzz_geojson build-fuzz/fuzz_xbd
+$(FUZZ_SURVEY_BIN): FUZZ_LIB_SRC := $(FUZZ_SURVEY_SRC)
+$(FUZZ_SURVEY_BIN): $(FUZZ_SURVEY_SRC) hq/hq.h
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(@D)
 	clang $(CPPFLAGS) -Ishelter-agent -Ihq -std=c11 -g -O1 \

@@ -24,6 +24,7 @@
 
 #define ID_MAX 64	/* bytes of a building or application id */
 #define ADDRESS_MAX 512 /* bytes of an address, as given or normalised */
+#define BUILDING_MAX_DEG 0.01 /* a footprint's widest extent */
 
 const char *building_structure_name(enum building_structure s)
 {
@@ -310,6 +311,14 @@ static int fill(struct building *b, const char *id, const char *address,
 {
 	char norm[ADDRESS_MAX * 2];
 	int rc;
+	const struct geo_shape *g = b->shape;
+	/* the grid and the matching assume houses, not districts */
+	if (g->max_lat - g->min_lat > BUILDING_MAX_DEG ||
+	    g->max_lon - g->min_lon > BUILDING_MAX_DEG)
+		return sl_error_set(err, SL_EINVAL,
+				    "the footprint spans more than %g degrees "
+				    "(about 1 km): not one building",
+				    BUILDING_MAX_DEG);
 	if ((rc = building_check_id(id, err)) != 0 ||
 	    (rc = structure_of(structure, &b->structure, err)) != 0 ||
 	    (rc = floors_of(floors, &b->floors, err)) != 0)

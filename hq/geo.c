@@ -139,11 +139,16 @@ static void finish(struct geo_shape *s)
 		cy += w * (y / (3 * a) + r->pts[0].lat);
 		a_sum += w;
 	}
+	struct geo_point c = { cx / a_sum, cy / a_sum };
 	if (s->kind == GEO_POINT) {
 		s->centroid = s->rings[0].pts[0];
-	} else if (a_sum > 1e-18) {
-		s->centroid = (struct geo_point){ cx / a_sum, cy / a_sum };
-	} else { /* degenerate: zero area */
+	} else if (a_sum > 1e-18 && c.lon >= s->min_lon &&
+		   c.lon <= s->max_lon && c.lat >= s->min_lat &&
+		   c.lat <= s->max_lat) {
+		s->centroid = c;
+	} else {
+		/* no area, or rings crossing themselves so that the weighted
+		 * centre leaves the box: the vertices' mean stays inside it */
 		s->centroid = (struct geo_point){ vx / (double)nv,
 						  vy / (double)nv };
 	}
@@ -315,11 +320,23 @@ int geo_parse_wkt(const char *text, struct geo_shape **out, sl_error *err)
 	return 0;
 }
 
+/* the shortest of 15..17 digits that reads back as the same double */
+static void exact(char *out, size_t cap, double v)
+{
+	for (int digits = 15; digits <= 17; digits++) {
+		snprintf(out, cap, "%.*g", digits, v);
+		if (strtod(out, NULL) == v)
+			return;
+	}
+}
+
 static int buf_printf(char **buf, size_t *len, size_t *cap, double lon,
 		      double lat, const char *pre)
 {
-	char tmp[80];
-	int n = snprintf(tmp, sizeof(tmp), "%s%.9g %.9g", pre, lon, lat);
+	char tmp[96], x[32], y[32];
+	exact(x, sizeof(x), lon);
+	exact(y, sizeof(y), lat);
+	int n = snprintf(tmp, sizeof(tmp), "%s%s %s", pre, x, y);
 	if (*len + (size_t)n + 8 > *cap) {
 		size_t c = (*cap + (size_t)n + 8) * 2;
 		char *b = sl_realloc(*buf, c);
@@ -655,6 +672,19 @@ int geo_grid_each(geo_grid *g, double min_lon, double min_lat,
 	}
 	int32_t x0 = cell_of(g, min_lon), x1 = cell_of(g, max_lon);
 	int32_t y0 = cell_of(g, min_lat), y1 = cell_of(g, max_lat);
+	/* a box of more cells than entries (an area-wide photo judgment):
+	 * walking the entries is cheaper than probing every cell */
+	if ((double)(x1 - x0 + 1) * (double)(y1 - y0 + 1) > (double)g->n) {
+		for (size_t i = lower_bound(g, y0, INT32_MIN);
+		     i < g->n && g->e[i].y <= y1; i++) {
+			if (g->e[i].x < x0 || g->e[i].x > x1)
+				continue;
+			int rc = fn(g->e[i].item, arg);
+			if (rc != 0)
+				return rc;
+		}
+		return 0;
+	}
 	for (int32_t y = y0; y <= y1; y++) {
 		size_t i = lower_bound(g, y, x0);
 		for (; i < g->n && g->e[i].y == y && g->e[i].x <= x1; i++) {
