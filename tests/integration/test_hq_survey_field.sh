@@ -134,6 +134,7 @@ for a in $LOCKED; do
 	hq validate "$a" --who 班長 >/dev/null || echo "validate $a failed" >>"$T/bulk.log"
 	k=$((k + 1))
 done
+check "30 more recorded and validated without an error" test ! -e "$T/bulk.log"
 check "30 more validated" \
 	sql_is "SELECT count(*) FROM applications WHERE state = 'validated'" 31
 
@@ -192,9 +193,10 @@ check "... appealed, lane interior, grade cleared" \
 check "the next day's plan takes it" \
 	bash -c "'$HQ' -c '$T/hq.conf' survey plan --date 2016-04-26 --teams 1 --capacity 20 --who 班長 >/dev/null 2>&1"
 check "... locked again" sql_is "SELECT state FROM applications WHERE application_id = 'A010'" locked
-hq record A010 --roof 100 --walls 60 --foundation 50 --who 調査員C >/dev/null
-hq validate A010 --who 班長 >/dev/null
-hq issue A010 --who 窓口1 >/dev/null
+check "the interior survey recorded, validated, issued" bash -c "
+	'$HQ' -c '$T/hq.conf' survey record A010 --roof 100 --walls 60 --foundation 50 --who 調査員C &&
+	'$HQ' -c '$T/hq.conf' survey validate A010 --who 班長 &&
+	'$HQ' -c '$T/hq.conf' survey issue A010 --who 窓口1" >/dev/null 2>&1
 check "re-issued as number 32, superseding the first" \
 	sql_is "SELECT max(number) || ' ' || (SELECT superseded_by FROM certificates WHERE number = $N10) FROM certificates" "32 32"
 check "... at the new grade (15 + 45 + 5 = 65 %: 全壊)" \
