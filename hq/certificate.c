@@ -52,6 +52,14 @@ static int candidates(hq_store *st, const char *const *apps, size_t napps,
 	}
 	for (size_t i = 0; rc == 0 && i < napps; i++) {
 		json_t *one = NULL;
+		for (size_t j = 0; j < i && rc == 0; j++)
+			if (strcmp(apps[i], apps[j]) == 0)
+				rc = sl_error_set(err, SL_EINVAL,
+						  "application %s is named "
+						  "twice: nothing issued",
+						  apps[i]);
+		if (rc != 0)
+			break;
 		rc = picture_query(st, one_sql, apps[i], &one, err);
 		if (rc == 0 && json_array_size(one) != 1)
 			rc = sl_error_set(err, SL_EINVAL,

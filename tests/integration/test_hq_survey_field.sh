@@ -140,6 +140,8 @@ check "30 more validated" \
 
 # ---- issuing, several processes at once
 check "issue refused without --who" bash -c "! '$HQ' -c '$T/hq.conf' survey issue 2>/dev/null"
+check "an application named twice refuses the batch" \
+	bash -c "! '$HQ' -c '$T/hq.conf' survey issue A010 A010 --who 窓口0 2>/dev/null"
 VALID=($(sql "SELECT application_id FROM applications WHERE state = 'validated' ORDER BY application_id"))
 pids=()
 for p in 0 1 2 3 4 5; do
