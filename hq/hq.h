@@ -632,7 +632,8 @@ struct sfield_plan_result {
  * their own position) for o->nteams teams (splan_build) and locks each
  * planned application to its team: survey_teams, survey_tasks 'locked',
  * applications 'locked' and an audit row, in one write transaction.
- * A date planned again gets further teams.  Nothing is written on error.
+ * A date planned again gets further teams.  SL_EINVAL when nothing with
+ * a position waits.  Nothing is written on error.
  */
 int sfield_plan(hq_store *st, const struct sfield_plan_opts *o,
 		struct sfield_plan_result *res, sl_error *err);

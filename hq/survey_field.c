@@ -376,6 +376,14 @@ int sfield_plan(hq_store *st, const struct sfield_plan_opts *o,
 		return rc;
 	if ((rc = load_pending(st, &p, err)) != 0)
 		goto fail;
+	if (p.n == 0) {
+		rc = sl_error_set(err, SL_EINVAL,
+				  "no survey with a position waits in the "
+				  "field queue (%zu without one): nothing "
+				  "planned",
+				  p.unplaced);
+		goto fail;
+	}
 	if (make_teams(o, &p, &teams) != 0) {
 		rc = sl_error_set(err, SL_ENOMEM, "out of memory");
 		goto fail;

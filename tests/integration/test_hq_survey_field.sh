@@ -204,6 +204,10 @@ check "re-issued as number 32, superseding the first" \
 check "... at the new grade (15 + 45 + 5 = 65 %: 全壊)" \
 	sql_is "SELECT grade FROM certificates WHERE number = 32" zenkai
 
+check "an empty field queue is not planned" \
+	bash -c "'$HQ' -c '$T/hq.conf' survey plan --date 2016-04-27 --teams 2 --who 班長 2>&1 | grep -q 'nothing planned'"
+check "... and makes no teams" sql_is "SELECT count(*) FROM survey_teams WHERE plan_date = '2016-04-27'" 0
+
 # ---- stats
 check "stats as JSON" bash -c "'$HQ' -c '$T/hq.conf' survey stats --format json >'$T/stats.json'"
 check "... backlog, issued per day, median and forecast" \
