@@ -27,6 +27,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1949,17 +1950,24 @@ static size_t thread_count(const struct work *w, int threads)
 }
 
 /* Runs the items on up to `threads` threads, this one included; a
- * thread that cannot be started leaves its share to the others. */
+ * thread that cannot be started leaves its share to the others.  The
+ * workers start with every signal blocked, so a daemon's signals still
+ * reach the threads that expect them. */
 static int plan_items(struct work *w, int threads, struct item_out *out)
 {
 	struct pool pl = {.w = w, .out = out};
 	pthread_t tid[THREADS_MAX];
 	size_t nt = thread_count(w, threads), started = 0;
+	sigset_t all, old;
 	atomic_init(&pl.next, 0);
 	atomic_init(&pl.failed, 0);
+	sigfillset(&all);
+	int masked = nt > 1 && !pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (size_t t = 1; t < nt; t++)
 		if (!pthread_create(&tid[started], NULL, worker, &pl))
 			started++;
+	if (masked)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	worker(&pl);
 	for (size_t t = 0; t < started; t++)
 		pthread_join(tid[t], NULL);
