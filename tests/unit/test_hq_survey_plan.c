@@ -320,6 +320,33 @@ static void test_route_quality(void **state)
 	assert_true(len < 0.6 * dealt);
 }
 
+/* With at most ROUTE_EXACT_MAX stops a route is optimal (Held-Karp), so
+ * the bound must lie below it: and close, or it says little. */
+static void test_bound_against_exact(void **state)
+{
+	(void)state;
+	double len = 0, bound = 0;
+	for (uint64_t seed = 1; seed <= 5; seed++) {
+		struct splan_task *tasks = random_tasks(400, seed * 104729);
+		struct splan_team *teams =
+			random_teams(40, ROUTE_EXACT_MAX, 3);
+		struct splan_input in = {tasks, 400, teams, 40};
+		struct splan_plan *p = build_ok(&in);
+		for (size_t t = 0; t < p->nroutes; t++) {
+			assert_true(p->routes[t].bound_km <=
+				    p->routes[t].length_km + 1e-9);
+			len += p->routes[t].length_km;
+			bound += p->routes[t].bound_km;
+		}
+		splan_free(p);
+		free(tasks);
+		free(teams);
+	}
+	print_message("optimal %.1f km, bound %.1f km (%.2f %%)\n", len,
+		      bound, 100 * bound / len);
+	assert_true(bound >= 0.97 * len);
+}
+
 static void test_bad_input(void **state)
 {
 	(void)state;
@@ -390,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_unequal_capacity),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_route_quality),
+		cmocka_unit_test(test_bound_against_exact),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_out_of_memory),
 	};
