@@ -1,7 +1,7 @@
 #!/bin/bash
 # hq survey, field half (issue 6): 60 synthetic applications near Mashiki
 # through intake and triage into the field queue, then a day's plan for
-# three teams (priority, capacity, locks, sheets without personal data
+# three teams (priority, capacity, locks, two planners at once, sheets without personal data
 # unless asked and audited), release, recording by grade and by element
 # damage, four-eyes validation, invalidation back into the queue,
 # certificates issued by several processes at once (numbers unique and
@@ -12,6 +12,7 @@
 BROKER=tcp://127.0.0.1:1 # the survey commands never connect
 write_hq_conf
 hq() { "$HQ" -c "$T/hq.conf" survey "$@"; }
+pids=()
 
 # 60 wooden houses on a 6 x 10 grid about 100 m apart, one non-wooden;
 # every fifth applicant lives in a shelter; A001 applied first.
@@ -41,6 +42,19 @@ hq import-applications "$T/applications.csv" --by clerk >>"$T/intake.log" 2>&1
 hq triage --by clerk >>"$T/intake.log" 2>&1
 check "60 applications wait in the field queue" \
 	sql_is "SELECT count(*) FROM applications WHERE state = 'ready' AND lane = 'field'" 60
+
+# two planners at once on a copy of this queue: each application is
+# locked once, and between them they take all 60
+sqlite3 "$T/hq.db" ".backup '$T/race.db'"
+sed "s|^database = .*|database = $T/race.db|" "$T/hq.conf" >"$T/race.conf"
+for d in 2016-04-25 2016-04-26; do
+	"$HQ" -c "$T/race.conf" survey plan --date $d --teams 2 --who 班長 \
+		>/dev/null 2>>"$T/race.log" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+check "two concurrent planners: 60 tasks, 60 distinct applications, all locked" \
+	test "$(sqlite3 "$T/race.db" "SELECT count(*) || ' ' || count(DISTINCT application_id) || ' ' || (SELECT count(*) FROM applications WHERE state = 'locked') FROM survey_tasks")" = "60 60 60"
 
 # ---- planning
 check "plan refused without a named person" \
