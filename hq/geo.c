@@ -666,7 +666,7 @@ static size_t lower_bound(const geo_grid *g, int32_t y, int32_t x)
 int geo_grid_each(geo_grid *g, double min_lon, double min_lat,
 		  double max_lon, double max_lat, geo_grid_fn fn, void *arg)
 {
-	if (!g->sorted) {
+	if (!g->sorted && g->n > 0) {
 		qsort(g->e, g->n, sizeof(*g->e), cell_cmp);
 		g->sorted = 1;
 	}
