@@ -419,7 +419,7 @@ static const char *const fixture_buildings =
 static void load_buildings(hq_store *st)
 {
 	struct building_set *set;
-	size_t added, updated;
+	size_t added = 0, updated = 0;
 	sl_error err;
 	if (building_parse("b.csv", (const unsigned char *)fixture_buildings,
 			   strlen(fixture_buildings), &set, &err) != 0 ||
