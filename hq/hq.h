@@ -1220,15 +1220,19 @@ struct triage_decision {
 void triage_decide(const struct triage_input *in, double threshold,
 		   struct triage_decision *out);
 struct triage_counts {
-	size_t lanes[4]; /* by enum triage_lane */
-	size_t held;	 /* received but ambiguous or duplicate: not triaged */
+	size_t lanes[4];  /* decided now, by enum triage_lane */
+	size_t unchanged; /* again: the same lane and reason as before */
+	size_t held;	  /* received but ambiguous or duplicate: not triaged */
 };
 /* Triages every received application that is neither a duplicate nor
  * ambiguously matched, in one transaction, with its reason and an audit
  * row: photo and self go to 'triaged' (a desk approves them), field and
- * interior to 'ready' (the field-survey queue). */
-int triage_run(hq_store *st, double threshold, const char *who, time_t now,
-	       struct triage_counts *c, sl_error *err);
+ * interior to 'ready' (the field-survey queue).  With again, also those
+ * still 'triaged' or 'ready' (imagery may have come since), except any a
+ * person sent to the field (triage_reject); only changed decisions are
+ * written. */
+int triage_run(hq_store *st, double threshold, int again, const char *who,
+	       time_t now, struct triage_counts *c, sl_error *err);
 /* A named person confirms a photo-lane (全壊, grade zenkai) or a self-lane
  * (一部損壊, ichibu_sonkai) application: state 'validated', audited.
  * SL_EINVAL when it is not waiting in one of those lanes. */

@@ -47,16 +47,37 @@ enum opt {
 	O_SECOND_SURVEY,
 	O_IN_SHELTER,
 	O_PERSONAL,
+	O_AGAIN,
 	O_N
 };
 #define FIRST_FLAG O_CONSENT_SELF
+/* designated, so that lines added to the enum cannot shift names */
 static const char *const opt_names[O_N] = {
-	"--format",	  "--by",	 "--reason",	   "--source",
-	"--confidence",	  "--within",	 "--threshold",	   "--utc-offset",
-	"--state",	  "--lane",	 "--limit",	   "--application",
-	"--id",		  "--applicant", "--address",	   "--contact",
-	"--building",	  "--lat",	 "--lon",	   "--time",
-	"--consent-self", "--second-survey", "--in-shelter", "--personal",
+	[O_FORMAT] = "--format",
+	[O_BY] = "--by",
+	[O_REASON] = "--reason",
+	[O_SOURCE] = "--source",
+	[O_CONFIDENCE] = "--confidence",
+	[O_WITHIN] = "--within",
+	[O_THRESHOLD] = "--threshold",
+	[O_UTC_OFFSET] = "--utc-offset",
+	[O_STATE] = "--state",
+	[O_LANE] = "--lane",
+	[O_LIMIT] = "--limit",
+	[O_APPLICATION] = "--application",
+	[O_ID] = "--id",
+	[O_APPLICANT] = "--applicant",
+	[O_ADDRESS] = "--address",
+	[O_CONTACT] = "--contact",
+	[O_BUILDING] = "--building",
+	[O_LAT] = "--lat",
+	[O_LON] = "--lon",
+	[O_TIME] = "--time",
+	[O_CONSENT_SELF] = "--consent-self",
+	[O_SECOND_SURVEY] = "--second-survey",
+	[O_IN_SHELTER] = "--in-shelter",
+	[O_PERSONAL] = "--personal",
+	[O_AGAIN] = "--again",
 };
 
 #define MAX_POS 64
@@ -338,15 +359,19 @@ static int cmd_triage(const struct hq_config *cfg, struct args *a)
 	hq_store *st = open_store(cfg, &err);
 	if (st == NULL)
 		return fail(&err);
-	rc = triage_run(st, threshold, who_of(a), time(NULL), &c, &err);
+	rc = triage_run(st, threshold, a->v[O_AGAIN] != NULL, who_of(a),
+			time(NULL), &c, &err);
 	store_close(st);
 	if (rc != 0)
 		return fail(&err);
 	printf("triaged %zu: photo %zu, self %zu, field %zu, interior %zu; "
-	       "held %zu (ambiguous or duplicate)\n",
+	       "held %zu (ambiguous or duplicate)",
 	       c.lanes[0] + c.lanes[1] + c.lanes[2] + c.lanes[3],
 	       c.lanes[TRIAGE_PHOTO], c.lanes[TRIAGE_SELF],
 	       c.lanes[TRIAGE_FIELD], c.lanes[TRIAGE_INTERIOR], c.held);
+	if (a->v[O_AGAIN])
+		printf("; unchanged %zu", c.unchanged);
+	putchar('\n');
 	return 0;
 }
 
@@ -568,8 +593,8 @@ static const struct subcommand subcommands[] = {
 	  "--source --confidence --within",
 	  "import-drone FILE (GeoJSON or xBD JSON) [--source NAME] "
 	  "[--confidence 0..1] [--within M]" },
-	{ "triage", cmd_triage, 0, 0, "--threshold --by",
-	  "triage [--threshold 0.8] [--by NAME]" },
+	{ "triage", cmd_triage, 0, 0, "--threshold --again --by",
+	  "triage [--threshold 0.8] [--again] [--by NAME]" },
 	{ "approve", cmd_desk, 1, MAX_POS, "--by",
 	  "approve APPLICATION... --by NAME" },
 	{ "reject", cmd_desk, 1, MAX_POS, "--by --reason",

@@ -109,11 +109,15 @@ static const char *const pending_sql =
 	" max(CASE WHEN d.damage = 'destroyed' THEN d.confidence END),"
 	" (SELECT source || '/' || feature_id FROM drone_features x"
 	"   WHERE x.building_id = a.building_id AND x.damage = 'destroyed'"
-	"   ORDER BY confidence DESC, source, feature_id LIMIT 1)"
+	"   ORDER BY confidence DESC, source, feature_id LIMIT 1),"
+	" a.lane, a.lane_reason"
 	" FROM applications a LEFT JOIN drone_features d"
 	"  ON d.building_id = a.building_id"
-	" WHERE a.state = 'received' AND a.duplicate_of IS NULL"
-	"  AND a.matched_by <> 'ambiguous'"
+	" WHERE a.duplicate_of IS NULL AND a.matched_by <> 'ambiguous'"
+	"  AND (a.state = 'received' OR (?1 AND a.state IN ('triaged','ready')"
+	/* a person's decision is not undone by a rule */
+	"   AND NOT EXISTS (SELECT 1 FROM survey_audit s WHERE"
+	"    s.application_id = a.application_id AND s.action = 'reject')))"
 	" GROUP BY a.application_id ORDER BY a.application_id";
 
 static int step(sqlite3 *db, sqlite3_stmt *s, sl_error *err)
@@ -144,8 +148,8 @@ static int apply(sqlite3 *db, sqlite3_stmt *set, sqlite3_stmt *audit,
 	return rc ? rc : step(db, audit, err);
 }
 
-int triage_run(hq_store *st, double threshold, const char *who, time_t now,
-	       struct triage_counts *c, sl_error *err)
+int triage_run(hq_store *st, double threshold, int again, const char *who,
+	       time_t now, struct triage_counts *c, sl_error *err)
 {
 	sqlite3 *db = store_db(st);
 	sqlite3_stmt *q = NULL, *set = NULL, *audit = NULL, *held = NULL;
@@ -172,6 +176,7 @@ int triage_run(hq_store *st, double threshold, const char *who, time_t now,
 			     err)) != 0 ||
 	    (rc = store_begin(st, err)) != 0)
 		goto out;
+	sqlite3_bind_int(q, 1, again != 0);
 	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
 		struct triage_input in = {
 			.building_id = (const char *)sqlite3_column_text(q, 1),
@@ -187,7 +192,14 @@ int triage_run(hq_store *st, double threshold, const char *who, time_t now,
 			.destroyed_feature = (const char *)sqlite3_column_text(q, 9),
 		};
 		struct triage_decision d;
+		const char *lane = (const char *)sqlite3_column_text(q, 10);
+		const char *why = (const char *)sqlite3_column_text(q, 11);
 		triage_decide(&in, threshold, &d);
+		if (lane && why && strcmp(lane, triage_lane_name(d.lane)) == 0 &&
+		    strcmp(why, d.reason) == 0) {
+			c->unchanged++;
+			continue;
+		}
 		rc = apply(db, set, audit, (const char *)sqlite3_column_text(q, 0),
 			   &d, who, now, err);
 		c->lanes[d.lane]++;

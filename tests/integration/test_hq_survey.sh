@@ -115,6 +115,8 @@ check "the counter takes an application and matches it" \
 check "the same person again is a duplicate" \
 	[ "$(hqc survey apply --applicant '木村七郎' --address '上益城郡益城町宮園1-3-1')" = "C000002: matched by address; a duplicate of an earlier application" ]
 
+check "triage --again decides the new and keeps the rest, a person's decision included" \
+	[ "$(hqc survey triage --again)" = "triaged 1: photo 0, self 0, field 1, interior 0; held 2 (ambiguous or duplicate); unchanged 5" ]
 check "lists carry no personal data" \
 	sh -c "! '$HQ' -c '$T/hq.conf' survey applications --format csv | grep -qE '山田|096-000|宮園'"
 check "a personal export needs a name" \

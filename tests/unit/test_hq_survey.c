@@ -166,6 +166,9 @@ static void wkt_reads_points_polygons_and_holes(void **state)
 	assert_true(geo_overlaps(a, c) && geo_overlaps(c, a));
 	assert_false(geo_overlaps(a, d));
 	assert_true(geo_overlaps(a, x)); /* a band across: no vertex inside */
+	struct geo_shape *same = wkt_ok("POLYGON ((0 0, 2 0, 2 2, 0 2, 0 0))");
+	assert_true(geo_overlaps(a, same)); /* the same outline */
+	geo_free(same);
 	geo_free(a), geo_free(b), geo_free(c), geo_free(d), geo_free(x);
 	geo_free(s);
 	geo_free(m);
@@ -658,7 +661,7 @@ static void triage_runs_and_only_named_people_approve(void **state)
 		"A4,山田太郎,益城町宮園1-2-3,,,,2016-04-20T09:03+09:00,\n"
 		"A5,田中 次郎,,B5,,,2016-04-20T09:04+09:00,1\n";
 	assert_int_equal(import_apps(st, csv, &r, &err), 0);
-	assert_int_equal(triage_run(st, 0.8, "tester", 5000, &c, &err), 0);
+	assert_int_equal(triage_run(st, 0.8, 0, "tester", 5000, &c, &err), 0);
 	assert_int_equal(c.lanes[TRIAGE_PHOTO], 1);
 	assert_int_equal(c.lanes[TRIAGE_SELF], 1);
 	assert_int_equal(c.lanes[TRIAGE_FIELD], 1);
@@ -669,7 +672,7 @@ static void triage_runs_and_only_named_people_approve(void **state)
 		"A1:photo:triaged A2:self:triaged A3:-:received "
 		"A4:-:received A5:field:ready");
 	/* triage again: nothing left to triage */
-	assert_int_equal(triage_run(st, 0.8, "tester", 5000, &c, &err), 0);
+	assert_int_equal(triage_run(st, 0.8, 0, "tester", 5000, &c, &err), 0);
 	assert_int_equal(c.lanes[0] + c.lanes[1] + c.lanes[2] + c.lanes[3], 0);
 	assert_int_equal(triage_approve(st, "A1", "", 6000, &err), SL_EINVAL);
 	assert_int_equal(triage_approve(st, "A1", "税務課 中村", 6000, &err), 0);
@@ -696,6 +699,34 @@ static void triage_runs_and_only_named_people_approve(void **state)
 	assert_int_equal(count(st, "SELECT count(*) FROM survey_audit WHERE"
 				   " action = 'triage'"),
 			 3);
+
+	/* imagery of B5 arrives later: triage --again moves A5 to the photo
+	 * lane; A2, which a person sent to the field, stays there */
+	const char *late =
+		"{\"type\":\"FeatureCollection\",\"features\":["
+		"{\"type\":\"Feature\",\"id\":\"late-1\",\"properties\":{\"damage\":"
+		"\"destroyed\",\"confidence\":0.99},\"geometry\":{\"type\":"
+		"\"Point\",\"coordinates\":[130.81700,32.78900]}},"
+		"{\"type\":\"Feature\",\"id\":\"late-2\",\"properties\":{\"damage\":"
+		"\"destroyed\",\"confidence\":0.99},\"geometry\":{\"type\":"
+		"\"Point\",\"coordinates\":[130.81600,32.78800]}}]}";
+	assert_int_equal(parse_drone(late, NAN, &set, &err), 0);
+	assert_int_equal(drone_import(st, "late", "l.json", set, 10, 7000, &dr, &err),
+			 0);
+	drone_set_free(set);
+	assert_int_equal(triage_run(st, 0.8, 0, "tester", 8000, &c, &err), 0);
+	assert_int_equal(c.lanes[TRIAGE_PHOTO], 0); /* without again: none */
+	assert_int_equal(triage_run(st, 0.8, 1, "tester", 8000, &c, &err), 0);
+	assert_int_equal(c.lanes[TRIAGE_PHOTO], 1);
+	assert_int_equal(c.unchanged, 0); /* A1 validated, A2 a person's */
+	text_is(st, "SELECT group_concat(application_id || ':' ||"
+		    " coalesce(lane, '-') || ':' || state, ' ') FROM (SELECT *"
+		    " FROM applications ORDER BY application_id)",
+		"A1:photo:validated A2:field:ready A3:-:received "
+		"A4:-:received A5:photo:triaged");
+	assert_int_equal(triage_run(st, 0.8, 1, "tester", 9000, &c, &err), 0);
+	assert_int_equal(c.unchanged, 1);
+	assert_int_equal(c.lanes[0] + c.lanes[1] + c.lanes[2] + c.lanes[3], 0);
 }
 
 int main(void)
