@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "hq.h"
+#include "mem.h"
 
 #define GOLDEN SL_DATA_DIR "/../tests/data/survey/triage.golden"
 
@@ -729,6 +730,68 @@ static void triage_runs_and_only_named_people_approve(void **state)
 	assert_int_equal(c.lanes[0] + c.lanes[1] + c.lanes[2] + c.lanes[3], 0);
 }
 
+/* Fails the n-th allocation for n = 0, 1, ... until the call succeeds:
+ * each failure must be SL_ENOMEM and leave nothing behind (ASan's leak
+ * check in the sanitizer build; the tables here). */
+#define EVERY_ALLOCATION(call, on_fail)                                       \
+	for (long n = 0;; n++) {                                              \
+		sl_alloc_fail_after(n);                                       \
+		int rc_ = (call);                                             \
+		sl_alloc_fail_after(-1);                                      \
+		if (rc_ == 0)                                                 \
+			break;                                                \
+		if (rc_ != SL_ENOMEM)                                         \
+			fail_msg("allocation %ld: %d %s", n, rc_, err.text);  \
+		on_fail;                                                      \
+		assert_true(n < 100000);                                      \
+	}
+
+static void allocation_failures_fail_whole(void **state)
+{
+	hq_store *st = *state;
+	struct geo_shape *g;
+	struct building_set *b;
+	struct drone_set *d;
+	struct drone_result dr;
+	struct application_result r;
+	size_t added, updated;
+	sl_error err;
+	const char *wkt = "MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)), ((5 5, 6 5, "
+			  "6 6, 5 5), (5.1 5.1, 5.2 5.1, 5.2 5.2, 5.1 5.1)))";
+	EVERY_ALLOCATION(geo_parse_wkt(wkt, &g, &err), assert_null(g));
+	char *w = geo_wkt(g);
+	assert_non_null(w);
+	free(w);
+	geo_free(g);
+	EVERY_ALLOCATION(building_parse("b.csv",
+					(const unsigned char *)fixture_buildings,
+					strlen(fixture_buildings), &b, &err),
+			 assert_null(b));
+	EVERY_ALLOCATION(building_import(st, "b.csv", b, 1, &added, &updated,
+					 &err),
+			 assert_int_equal(count(st, "SELECT count(*) FROM"
+						    " buildings"),
+					  0));
+	building_set_free(b);
+	EVERY_ALLOCATION(parse_drone(drone_fixture, NAN, &d, &err),
+			 assert_null(d));
+	EVERY_ALLOCATION(drone_import(st, "f", "d.json", d, 10, 1, &dr, &err),
+			 assert_int_equal(count(st, "SELECT count(*) FROM"
+						    " drone_features"),
+					  0));
+	drone_set_free(d);
+	const char *csv = APP_HEADER
+		"A1,山田 太郎,益城町宮園1-2-3,,,,2016-04-20T09:00+09:00,\n"
+		"A2,鈴木 花子,どこか,,32.78801,130.81601,2016-04-20T09:01+09:00,\n"
+		"A3,山田太郎,益城町宮園1-2-3,,,,2016-04-20T09:02+09:00,\n";
+	EVERY_ALLOCATION(import_apps(st, csv, &r, &err),
+			 assert_int_equal(count(st, "SELECT count(*) FROM"
+						    " applications"),
+					  0));
+	assert_int_equal(r.added, 3);
+	assert_int_equal(r.duplicates, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -749,6 +812,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			triage_runs_and_only_named_people_approve, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(allocation_failures_fail_whole,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
