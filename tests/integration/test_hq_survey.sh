@@ -57,6 +57,10 @@ check "how each application was matched" \
 check "the same file again stores nothing twice" \
 	[ "$(hqc survey import-applications "$D/applications.csv" --utc-offset +09:00)" = \
 	  "$D/applications.csv: 9 applications (0 new, 9 already stored): matched by id 0, address 0, nearest 0; ambiguous 0, unmatched 0; duplicates 0" ]
+iconv -f UTF-8 -t CP932 "$D/applications.csv" | sed 's/$/\r/' >"$T/applications-sjis.csv"
+check "the same file in Shift_JIS with CRLF reads the same" \
+	[ "$(hqc survey import-applications "$T/applications-sjis.csv" --utc-offset +09:00)" = \
+	  "$T/applications-sjis.csv: 9 applications (0 new, 9 already stored): matched by id 0, address 0, nearest 0; ambiguous 0, unmatched 0; duplicates 0" ]
 check "the ambiguous application's candidates are listed for a person" \
 	[ "$(hqc survey candidates --format json | json "[(r['application_id'], r['building_id'], r['why']) for r in d]")" = \
 	  "[('A004', 'B004', 'same address'), ('A004', 'B005', 'same address')]" ]
