@@ -136,6 +136,17 @@ static size_t drop_prefecture(const uint32_t *cp, size_t n)
 	return 0;
 }
 
+/* Where the part compared starts: after a prefecture and a county (郡,
+ * so often left out: 上益城郡益城町 is written 益城町). */
+static size_t skip_region(const uint32_t *cp, size_t n)
+{
+	size_t at = drop_prefecture(cp, n);
+	for (size_t i = at + 2; i <= at + 4 && i < n; i++)
+		if (cp[i] == 0x90E1) /* 郡 */
+			return i + 1;
+	return at;
+}
+
 int building_address_norm(const char *in, char *out, size_t cap)
 {
 	uint32_t cp[ADDRESS_MAX];
@@ -154,8 +165,14 @@ int building_address_norm(const char *in, char *out, size_t cap)
 			return SL_EINVAL;
 		cp[n++] = c;
 	}
-	for (size_t i = drop_prefecture(cp, n); i < n; i++) {
+	for (size_t i = skip_region(cp, n); i < n; i++) {
 		uint32_t c = cp[i];
+		if (c == 0x5927 && i + 1 < n && cp[i + 1] == 0x5B57) { /* 大字 */
+			i++;
+			continue;
+		}
+		if (c == 0x30F6 || c == 0x30F5) /* ヶ, ヵ as ケ: 錦ヶ丘 = 錦ケ丘 */
+			c = 0x30B1;
 		int prev_digit = len > 0 && out[len - 1] >= '0' &&
 				 out[len - 1] <= '9';
 		size_t run = 0;

@@ -1055,9 +1055,10 @@ int building_import(hq_store *st, const char *path,
 		    size_t *updated, sl_error *err);
 /*
  * The form addresses are compared in: full-width ASCII folded, spaces
- * gone, a leading prefecture dropped, kanji numerals before 丁目/番/号
- * as digits, and 丁目/番地/番/号/の and every dash variant as "-", so
- * 1丁目2番3号, １－２－３ and 1-2-3 agree.  Writes at most cap bytes
+ * gone, a leading prefecture and county (郡) and 大字 dropped, ヶ/ヵ as
+ * ケ, kanji numerals before 丁目/番/号 as digits, and 丁目/番地/番/号/の
+ * and every dash variant as "-", so 1丁目2番3号, １－２－３ and 1-2-3
+ * agree.  Writes at most cap bytes
  * (NUL included) into out; returns 0, or SL_EINVAL when it does not fit.
  */
 int building_address_norm(const char *in, char *out, size_t cap);

@@ -95,8 +95,11 @@ static void addresses_agree_in_every_written_form(void **state)
 	norm_is("二十三丁目十番十一号", "23-10-11");
 	norm_is("1‐2−3", "1-2-3");
 	norm_is("1番地の2", "1-2");
-	norm_is("熊本県上益城郡益城町宮園 1丁目2番3号",
-		"上益城郡益城町宮園1-2-3");
+	norm_is("熊本県上益城郡益城町宮園 1丁目2番3号", "益城町宮園1-2-3");
+	norm_is("上益城郡益城町大字宮園1-2-3", "益城町宮園1-2-3");
+	norm_is("郡山市桑野1-2", "郡山市桑野1-2"); /* a city, not a county */
+	norm_is("熊本市東区錦ヶ丘1-2", "熊本市東区錦ケ丘1-2");
+	norm_is("熊本市東区錦ヵ丘1-2", "熊本市東区錦ケ丘1-2");
 	norm_is("東京都千代田区丸の内1-1", "千代田区丸の内1-1");
 	/* の and ー stay where they are words, not separators */
 	norm_is("センター前1-2", "センター前1-2");
