@@ -22,8 +22,8 @@
 #include "hq.h"
 #include "mem.h"
 
-#define TEXT_MAX 512 /* bytes of a name, an address or a contact */
-#define NORM_MAX (TEXT_MAX * 2)
+#define TEXT_MAX   512 /* bytes of a name, an address or a contact */
+#define NORM_MAX   (TEXT_MAX * 2)
 #define CANDIDATES 5 /* listed for a person when a match is ambiguous */
 
 /* ---- time ---- */
@@ -55,8 +55,8 @@ static int digits(const char **p, int n)
 int application_time(const char *text, int utc_offset_min, time_t *out,
 		     sl_error *err)
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30,
-				     31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = {31, 29, 31, 30, 31, 30,
+				    31, 31, 30, 31, 30, 31};
 	const char *p = text;
 	int y = digits(&p, 4), mo = -1, d = -1, h = -1, mi = -1, s = 0;
 	char sep = *p;
@@ -74,7 +74,8 @@ int application_time(const char *text, int utc_offset_min, time_t *out,
 		off = 0;
 	} else if (ok && (*p == '+' || *p == '-')) {
 		const char *q = p + 1;
-		int oh = digits(&q, 2), om = *q == ':' ? (q++, digits(&q, 2)) : -1;
+		int oh = digits(&q, 2),
+		    om = *q == ':' ? (q++, digits(&q, 2)) : -1;
 		ok = oh >= 0 && oh <= 14 && om >= 0 && om < 60 && *q == '\0';
 		off = (*p == '-' ? -1 : 1) * (oh * 60 + om);
 	} else {
@@ -104,10 +105,11 @@ int application_audit(hq_store *st, time_t at, const char *who,
 		      const char *detail, sl_error *err)
 {
 	sqlite3_stmt *s;
-	int rc = db_prepare(store_db(st), &s,
-			    "INSERT INTO survey_audit (at, who, action, "
-			    "application_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-			    err);
+	int rc = db_prepare(
+		store_db(st), &s,
+		"INSERT INTO survey_audit (at, who, action, "
+		"application_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+		err);
 	if (rc != 0)
 		return rc;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)at);
@@ -130,7 +132,7 @@ enum {
 	Q_BY_ADDRESS, /* buildings at a normalised address */
 	Q_INSERT,
 	Q_CANDIDATE,
-	Q_SEEN_ADD,   /* the duplicate keys of this import */
+	Q_SEEN_ADD, /* the duplicate keys of this import */
 	Q_SEEN_GET,
 	Q_AUDIT,
 	Q_NEXT_COUNTER,
@@ -148,8 +150,9 @@ static const char *const q_sql[Q_COUNT] = {
 		     " in_shelter, duplicate_of, source_file, source_ref,"
 		     " received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
 		     " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-	[Q_CANDIDATE] = "INSERT INTO application_candidates (application_id,"
-			" building_id, distance_m, why) VALUES (?1, ?2, ?3, ?4)",
+	[Q_CANDIDATE] =
+		"INSERT INTO application_candidates (application_id,"
+		" building_id, distance_m, why) VALUES (?1, ?2, ?3, ?4)",
 	[Q_SEEN_ADD] = "INSERT INTO temp.survey_seen (key, application_id)"
 		       " VALUES (?1, ?2) ON CONFLICT DO NOTHING",
 	[Q_SEEN_GET] = "SELECT application_id FROM temp.survey_seen"
@@ -191,8 +194,7 @@ static int step_done(struct storer *w, int q, const char *ref, sl_error *err)
 
 /* How many buildings (0, 1, 2 meaning "more") stand at the address;
  * the first's id into m->building. */
-static int match_address(struct storer *w, const char *norm,
-			 struct match *m)
+static int match_address(struct storer *w, const char *norm, struct match *m)
 {
 	sqlite3_stmt *s = w->q[Q_BY_ADDRESS];
 	int n = 0;
@@ -206,8 +208,8 @@ static int match_address(struct storer *w, const char *norm,
 }
 
 /* A person decides between buildings at one address: list them all. */
-static int list_address(struct storer *w, const char *app_id,
-			const char *norm, const char *ref, sl_error *err)
+static int list_address(struct storer *w, const char *app_id, const char *norm,
+			const char *ref, sl_error *err)
 {
 	sqlite3_stmt *s = w->q[Q_BY_ADDRESS], *c = w->q[Q_CANDIDATE];
 	int rc = 0;
@@ -253,13 +255,15 @@ static int match(struct storer *w, const struct application *a,
 		int found = sqlite3_step(s) == SQLITE_ROW;
 		sqlite3_reset(s);
 		if (!found)
-			return sl_error_set(err, SL_EINVAL,
-					    "%s: column 'building_id': no "
-					    "building '%s' (import the buildings "
-					    "first, or leave it empty)",
-					    a->ref, a->building_id);
+			return sl_error_set(
+				err, SL_EINVAL,
+				"%s: column 'building_id': no "
+				"building '%s' (import the buildings "
+				"first, or leave it empty)",
+				a->ref, a->building_id);
 		m->how = "id";
-		snprintf(m->building, sizeof(m->building), "%s", a->building_id);
+		snprintf(m->building, sizeof(m->building), "%s",
+			 a->building_id);
 		return 0;
 	}
 	int n = *norm ? match_address(w, norm, m) : 0;
@@ -286,16 +290,22 @@ static int dup_key(const struct application *a, const struct match *m,
 	if (building_address_norm(a->applicant, name, sizeof(name)) != 0)
 		return SL_EINVAL;
 	if (m->building[0])
-		snprintf(key, cap, "%s\x1f" "b:%s", name, m->building);
+		snprintf(key, cap,
+			 "%s\x1f"
+			 "b:%s",
+			 name, m->building);
 	else
-		snprintf(key, cap, "%s\x1f" "a:%s", name, norm);
+		snprintf(key, cap,
+			 "%s\x1f"
+			 "a:%s",
+			 name, norm);
 	return 0;
 }
 
 /* The earlier application this one repeats into dup (or ""). */
-static int check_duplicate(struct storer *w, const char *key,
-			   const char *id, char *dup, size_t cap,
-			   const char *ref, sl_error *err)
+static int check_duplicate(struct storer *w, const char *key, const char *id,
+			   char *dup, size_t cap, const char *ref,
+			   sl_error *err)
 {
 	sqlite3_stmt *add = w->q[Q_SEEN_ADD], *get = w->q[Q_SEEN_GET];
 	dup[0] = '\0';
@@ -306,7 +316,8 @@ static int check_duplicate(struct storer *w, const char *key,
 		return rc;
 	sqlite3_bind_text(get, 1, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(get) == SQLITE_ROW)
-		snprintf(dup, cap, "%s", (const char *)sqlite3_column_text(get, 0));
+		snprintf(dup, cap, "%s",
+			 (const char *)sqlite3_column_text(get, 0));
 	sqlite3_reset(get);
 	return 0;
 }
@@ -317,11 +328,12 @@ static int load_seen(struct storer *w, sl_error *err)
 	sqlite3_stmt *s = NULL;
 	int rc;
 	/* the temp table lives in this connection: prepare after creating */
-	if ((rc = db_exec(w->db,
-			  "CREATE TEMP TABLE IF NOT EXISTS survey_seen ("
-			  " key TEXT PRIMARY KEY, application_id TEXT NOT NULL);"
-			  "DELETE FROM temp.survey_seen",
-			  err)) != 0 ||
+	if ((rc = db_exec(
+		     w->db,
+		     "CREATE TEMP TABLE IF NOT EXISTS survey_seen ("
+		     " key TEXT PRIMARY KEY, application_id TEXT NOT NULL);"
+		     "DELETE FROM temp.survey_seen",
+		     err)) != 0 ||
 	    (rc = db_prepare(w->db, &w->q[Q_SEEN_ADD], q_sql[Q_SEEN_ADD],
 			     err)) != 0 ||
 	    (rc = db_prepare(w->db, &w->q[Q_SEEN_GET], q_sql[Q_SEEN_GET],
@@ -338,15 +350,15 @@ static int load_seen(struct storer *w, sl_error *err)
 			.applicant = (const char *)sqlite3_column_text(s, 1),
 			.ref = "stored",
 		};
-		struct match m = { 0 };
+		struct match m = {0};
 		const char *b = (const char *)sqlite3_column_text(s, 2);
 		char key[NORM_MAX * 2 + 96], dup[80];
 		snprintf(m.building, sizeof(m.building), "%s", b ? b : "");
 		if (dup_key(&a, &m, (const char *)sqlite3_column_text(s, 3),
 			    key, sizeof(key)) == 0)
-			rc = check_duplicate(w, key,
-					     (const char *)sqlite3_column_text(s, 0),
-					     dup, sizeof(dup), "stored", err);
+			rc = check_duplicate(
+				w, key, (const char *)sqlite3_column_text(s, 0),
+				dup, sizeof(dup), "stored", err);
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -379,7 +391,8 @@ static int seen_before(struct storer *w, const struct application *a,
 		const char *who = (const char *)sqlite3_column_text(s, 0);
 		const char *addr = (const char *)sqlite3_column_text(s, 1);
 		rc = strcmp(who, a->applicant) == 0 &&
-				     strcmp(addr, a->address ? a->address : "") == 0
+				     strcmp(addr,
+					    a->address ? a->address : "") == 0
 			     ? 1
 			     : sl_error_set(err, SL_EINVAL,
 					    "%s: application id '%s' is stored "
@@ -405,7 +418,8 @@ static int candidates(struct storer *w, const struct application *a,
 		snprintf(why, sizeof(why), "within %.0f m", w->o->within_m);
 		sqlite3_bind_text(c, 1, a->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(c, 2, m->cand[i].id, -1, SQLITE_STATIC);
-		sqlite3_bind_double(c, 3, round(m->cand[i].distance_m * 10) / 10);
+		sqlite3_bind_double(c, 3,
+				    round(m->cand[i].distance_m * 10) / 10);
 		sqlite3_bind_text(c, 4, why, -1, SQLITE_TRANSIENT);
 		rc = step_done(w, Q_CANDIDATE, a->ref, err);
 	}
@@ -415,8 +429,8 @@ static int candidates(struct storer *w, const struct application *a,
 static void count_match(struct application_result *r, const char *how)
 {
 	size_t *c = strcmp(how, "id") == 0	    ? &r->by_id
-		    : strcmp(how, "address") == 0 ? &r->by_address
-		    : strcmp(how, "nearest") == 0 ? &r->by_nearest
+		    : strcmp(how, "address") == 0   ? &r->by_address
+		    : strcmp(how, "nearest") == 0   ? &r->by_nearest
 		    : strcmp(how, "ambiguous") == 0 ? &r->ambiguous
 						    : &r->unmatched;
 	(*c)++;
@@ -428,7 +442,8 @@ static int check_fields(const struct application *a, sl_error *err)
 	if (rc != 0)
 		return rc;
 	if (a->applicant == NULL || *a->applicant == '\0')
-		return sl_error_set(err, SL_EINVAL, "the applicant is required");
+		return sl_error_set(err, SL_EINVAL,
+				    "the applicant is required");
 	if ((a->address == NULL || *a->address == '\0') &&
 	    (a->building_id == NULL || *a->building_id == '\0'))
 		return sl_error_set(err, SL_EINVAL,
@@ -471,7 +486,8 @@ static int store_one(struct storer *w, const struct application *a,
 	sqlite3_stmt *s = w->q[Q_INSERT];
 	sqlite3_bind_text(s, 1, a->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, a->applicant, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, a->address ? a->address : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, a->address ? a->address : "", -1,
+			  SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, norm, -1, SQLITE_STATIC);
 	bind_opt_text(s, 5, a->contact);
 	bind_opt_double(s, 6, a->lat);
@@ -483,7 +499,8 @@ static int store_one(struct storer *w, const struct application *a,
 	sqlite3_bind_int(s, 12, a->second_survey != 0);
 	sqlite3_bind_int(s, 13, a->in_shelter != 0);
 	bind_opt_text(s, 14, dup);
-	sqlite3_bind_text(s, 15, a->ref, (int)strcspn(a->ref, ":"), SQLITE_STATIC);
+	sqlite3_bind_text(s, 15, a->ref, (int)strcspn(a->ref, ":"),
+			  SQLITE_STATIC);
 	sqlite3_bind_text(s, 16, a->ref, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 17, (sqlite3_int64)w->o->now);
 	if ((rc = step_done(w, Q_INSERT, a->ref, err)) != 0 ||
@@ -504,8 +521,8 @@ static int store_one(struct storer *w, const struct application *a,
 	return step_done(w, Q_AUDIT, a->ref, err);
 }
 
-static int storer_open(struct storer *w, hq_store *st, const struct application *apps,
-		       size_t n, sl_error *err)
+static int storer_open(struct storer *w, hq_store *st,
+		       const struct application *apps, size_t n, sl_error *err)
 {
 	int rc = 0;
 	w->st = st;
@@ -531,7 +548,7 @@ int application_store(hq_store *st, const struct application *apps, size_t n,
 		      const struct application_opts *o,
 		      struct application_result *res, sl_error *err)
 {
-	struct storer w = { .o = o, .res = res };
+	struct storer w = {.o = o, .res = res};
 	int rc;
 	memset(res, 0, sizeof(*res));
 	res->rows = n;
@@ -558,7 +575,8 @@ int application_next_id(hq_store *st, char *out, size_t cap, sl_error *err)
 	int rc = db_prepare(store_db(st), &s, q_sql[Q_NEXT_COUNTER], err);
 	if (rc != 0)
 		return rc;
-	long long next = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
+	long long next =
+		sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
 	sqlite3_finalize(s);
 	snprintf(out, cap, "C%06lld", next);
 	return 0;
@@ -581,17 +599,17 @@ enum {
 	AC_N
 };
 static const char *const app_names[AC_N][BUILDING_COL_NAMES] = {
-	[AC_ID] = { "id", "application_id", "受付番号", "申請番号" },
-	[AC_APPLICANT] = { "applicant", "name", "申請者", "氏名" },
-	[AC_ADDRESS] = { "address", "住所", "所在地", "被災住家の所在地" },
-	[AC_CONTACT] = { "contact", "phone", "連絡先", "電話番号" },
-	[AC_BUILDING] = { "building_id", "building", "建物ID", "家屋番号" },
-	[AC_LAT] = { "lat", "latitude", "緯度" },
-	[AC_LON] = { "lon", "lng", "longitude", "経度" },
-	[AC_TIME] = { "applied_at", "time", "申請日時", "受付日時" },
-	[AC_CONSENT] = { "consent_self", "self_assessment", "自己判定同意" },
-	[AC_SECOND] = { "second_survey", "二次調査", "二次調査希望" },
-	[AC_SHELTER] = { "in_shelter", "避難所", "避難所滞在" },
+	[AC_ID] = {"id", "application_id", "受付番号", "申請番号"},
+	[AC_APPLICANT] = {"applicant", "name", "申請者", "氏名"},
+	[AC_ADDRESS] = {"address", "住所", "所在地", "被災住家の所在地"},
+	[AC_CONTACT] = {"contact", "phone", "連絡先", "電話番号"},
+	[AC_BUILDING] = {"building_id", "building", "建物ID", "家屋番号"},
+	[AC_LAT] = {"lat", "latitude", "緯度"},
+	[AC_LON] = {"lon", "lng", "longitude", "経度"},
+	[AC_TIME] = {"applied_at", "time", "申請日時", "受付日時"},
+	[AC_CONSENT] = {"consent_self", "self_assessment", "自己判定同意"},
+	[AC_SECOND] = {"second_survey", "二次調査", "二次調査希望"},
+	[AC_SHELTER] = {"in_shelter", "避難所", "避難所滞在"},
 };
 
 struct app_file {
@@ -622,8 +640,10 @@ static const char *keep(struct app_file *f, const char *text)
 
 int application_flag(const char *text, int *out)
 {
-	static const char *const yes[] = { "1", "yes", "y", "true", "はい", "有", "あり", "○" };
-	static const char *const no[] = { "", "0", "no", "n", "false", "いいえ", "無", "なし" };
+	static const char *const yes[] = {"1",	  "yes", "y",	 "true",
+					  "はい", "有",	 "あり", "○"};
+	static const char *const no[] = {"",	  "0",	    "no", "n",
+					 "false", "いいえ", "無", "なし"};
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (strcasecmp(text, yes[i]) == 0) {
 			*out = 1;
@@ -642,14 +662,15 @@ static int app_header(struct app_file *f, int line, int n, char **cells,
 {
 	building_csv_columns(n, cells, app_names, AC_N, f->col);
 	f->header_done = 1;
-	static const int need[] = { AC_ID, AC_APPLICANT, AC_TIME };
+	static const int need[] = {AC_ID, AC_APPLICANT, AC_TIME};
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 		if (f->col[need[i]] < 0)
-			return sl_error_set(err, SL_EINVAL,
-					    "%s:%d: no column '%s' (id, applicant,"
-					    " applied_at and address or "
-					    "building_id are needed)",
-					    f->path, line, app_names[need[i]][0]);
+			return sl_error_set(
+				err, SL_EINVAL,
+				"%s:%d: no column '%s' (id, applicant,"
+				" applied_at and address or "
+				"building_id are needed)",
+				f->path, line, app_names[need[i]][0]);
 	if (f->col[AC_ADDRESS] < 0 && f->col[AC_BUILDING] < 0)
 		return sl_error_set(err, SL_EINVAL,
 				    "%s:%d: no column 'address' or "
@@ -679,21 +700,22 @@ static int app_row(int line, int n, char **cells, void *arg, sl_error *err)
 		f->cap = c;
 	}
 	struct application *a = &f->a[f->n];
-	*a = (struct application){ .lat = NAN, .lon = NAN };
+	*a = (struct application){.lat = NAN, .lon = NAN};
 	int rc = application_time(v[AC_TIME], f->o->utc_offset_min,
 				  &a->applied_at, err);
 	if (rc != 0) {
 		sl_error_prefix(err, "%s: column 'applied_at'", ref);
 		return rc;
 	}
-	static const int flags[] = { AC_CONSENT, AC_SECOND, AC_SHELTER };
-	int *dst[] = { &a->consent_self, &a->second_survey, &a->in_shelter };
+	static const int flags[] = {AC_CONSENT, AC_SECOND, AC_SHELTER};
+	int *dst[] = {&a->consent_self, &a->second_survey, &a->in_shelter};
 	for (int k = 0; k < 3; k++)
 		if (application_flag(v[flags[k]], dst[k]) != 0)
-			return sl_error_set(err, SL_EINVAL,
-					    "%s: column '%s': '%s' is not yes or "
-					    "no (1/0, はい/いいえ, 有/無)",
-					    ref, app_names[flags[k]][0], v[flags[k]]);
+			return sl_error_set(
+				err, SL_EINVAL,
+				"%s: column '%s': '%s' is not yes or "
+				"no (1/0, はい/いいえ, 有/無)",
+				ref, app_names[flags[k]][0], v[flags[k]]);
 	if ((*v[AC_LAT] || *v[AC_LON]) &&
 	    (building_number(v[AC_LAT], -90, 90, &a->lat) != 0 ||
 	     building_number(v[AC_LON], -180, 180, &a->lon) != 0))
@@ -744,7 +766,7 @@ int application_import(hq_store *st, const char *path,
 		       const struct application_opts *o,
 		       struct application_result *res, sl_error *err)
 {
-	struct app_file f = { .path = path, .o = o };
+	struct app_file f = {.path = path, .o = o};
 	memset(res, 0, sizeof(*res));
 	int rc = csvfile_parse(path, data, len, app_row, &f, err);
 	if (rc == 0 && f.n == 0)
@@ -772,8 +794,8 @@ int application_set_building(hq_store *st, const char *app_id,
 	int rc = store_begin(st, err);
 	if (rc != 0)
 		return rc;
-	rc = db_prepare(db, &s, "SELECT 1 FROM buildings WHERE building_id = ?1",
-			err);
+	rc = db_prepare(db, &s,
+			"SELECT 1 FROM buildings WHERE building_id = ?1", err);
 	if (rc == 0) {
 		sqlite3_bind_text(s, 1, building_id, -1, SQLITE_STATIC);
 		if (sqlite3_step(s) != SQLITE_ROW)
@@ -794,7 +816,8 @@ int application_set_building(hq_store *st, const char *app_id,
 		sqlite3_bind_text(s, 1, app_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, building_id, -1, SQLITE_STATIC);
 		if (sqlite3_step(s) != SQLITE_DONE)
-			rc = sl_error_set(err, SL_EDB, "%s", sqlite3_errmsg(db));
+			rc = sl_error_set(err, SL_EDB, "%s",
+					  sqlite3_errmsg(db));
 		else if (sqlite3_changes(db) == 0)
 			rc = sl_error_set(err, SL_EINVAL,
 					  "no application '%s' waiting for a "
@@ -803,19 +826,20 @@ int application_set_building(hq_store *st, const char *app_id,
 		sqlite3_finalize(s);
 		s = NULL;
 	}
-	if (rc == 0 &&
-	    (rc = db_prepare(db, &s,
-			     "DELETE FROM application_candidates"
-			     " WHERE application_id = ?1",
-			     err)) == 0) {
+	if (rc == 0 && (rc = db_prepare(db, &s,
+					"DELETE FROM application_candidates"
+					" WHERE application_id = ?1",
+					err)) == 0) {
 		sqlite3_bind_text(s, 1, app_id, -1, SQLITE_STATIC);
 		if (sqlite3_step(s) != SQLITE_DONE)
-			rc = sl_error_set(err, SL_EDB, "%s", sqlite3_errmsg(db));
+			rc = sl_error_set(err, SL_EDB, "%s",
+					  sqlite3_errmsg(db));
 		sqlite3_finalize(s);
 	}
 	snprintf(detail, sizeof(detail), "building %s", building_id);
 	if (rc == 0)
-		rc = application_audit(st, now, who, "match", app_id, detail, err);
+		rc = application_audit(st, now, who, "match", app_id, detail,
+				       err);
 	if (rc == 0)
 		return store_commit(st, err);
 	store_rollback(st);

@@ -22,8 +22,8 @@
 #include "hq.h"
 #include "mem.h"
 
-#define ID_MAX 64	/* bytes of a building or application id */
-#define ADDRESS_MAX 512 /* bytes of an address, as given or normalised */
+#define ID_MAX		 64   /* bytes of a building or application id */
+#define ADDRESS_MAX	 512  /* bytes of an address, as given or normalised */
 #define BUILDING_MAX_DEG 0.01 /* a footprint's widest extent */
 
 const char *building_structure_name(enum building_structure s)
@@ -46,7 +46,11 @@ static uint32_t next_cp(const unsigned char **p)
 {
 	const unsigned char *s = *p;
 	uint32_t c = s[0];
-	int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+	int n = c < 0x80	 ? 1
+		: (c >> 5) == 6	 ? 2
+		: (c >> 4) == 14 ? 3
+		: (c >> 3) == 30 ? 4
+				 : 0;
 	if (n == 0) {
 		*p = s + 1;
 		return 0xFFFD;
@@ -97,8 +101,8 @@ static int put_cp(char *out, size_t cap, size_t *len, uint32_t c)
 
 static int kanji_digit(uint32_t c)
 {
-	static const uint32_t d[] = { 0x3007, 0x4E00, 0x4E8C, 0x4E09, 0x56DB,
-				      0x4E94, 0x516D, 0x4E03, 0x516B, 0x4E5D };
+	static const uint32_t d[] = {0x3007, 0x4E00, 0x4E8C, 0x4E09, 0x56DB,
+				     0x4E94, 0x516D, 0x4E03, 0x516B, 0x4E5D};
 	for (int i = 0; i < 10; i++)
 		if (c == d[i])
 			return i;
@@ -123,10 +127,10 @@ static int unit_at(const uint32_t *cp, size_t i, size_t n)
 
 static size_t drop_prefecture(const uint32_t *cp, size_t n)
 {
-	static const uint32_t to[][3] = { { 0x6771, 0x4EAC, 0x90FD },	 /* 東京都 */
-					  { 0x5317, 0x6D77, 0x9053 },	 /* 北海道 */
-					  { 0x5927, 0x962A, 0x5E9C },	 /* 大阪府 */
-					  { 0x4EAC, 0x90FD, 0x5E9C } }; /* 京都府 */
+	static const uint32_t to[][3] = {{0x6771, 0x4EAC, 0x90FD}, /* 東京都 */
+					 {0x5317, 0x6D77, 0x9053}, /* 北海道 */
+					 {0x5927, 0x962A, 0x5E9C}, /* 大阪府 */
+					 {0x4EAC, 0x90FD, 0x5E9C}}; /* 京都府 */
 	for (size_t k = 0; k < 4; k++)
 		if (n >= 3 && memcmp(cp, to[k], sizeof(to[k])) == 0)
 			return 3;
@@ -167,14 +171,16 @@ int building_address_norm(const char *in, char *out, size_t cap)
 	}
 	for (size_t i = skip_region(cp, n); i < n; i++) {
 		uint32_t c = cp[i];
-		if (c == 0x5927 && i + 1 < n && cp[i + 1] == 0x5B57) { /* 大字 */
+		if (c == 0x5927 && i + 1 < n &&
+		    cp[i + 1] == 0x5B57) { /* 大字 */
 			i++;
 			continue;
 		}
-		if (c == 0x30F6 || c == 0x30F5) /* ヶ, ヵ as ケ: 錦ヶ丘 = 錦ケ丘 */
+		if (c == 0x30F6 ||
+		    c == 0x30F5) /* ヶ, ヵ as ケ: 錦ヶ丘 = 錦ケ丘 */
 			c = 0x30B1;
-		int prev_digit = len > 0 && out[len - 1] >= '0' &&
-				 out[len - 1] <= '9';
+		int prev_digit =
+			len > 0 && out[len - 1] >= '0' && out[len - 1] <= '9';
 		size_t run = 0;
 		while (i + run < n && kanji_digit(cp[i + run]) >= 0)
 			run++;
@@ -199,9 +205,10 @@ int building_address_norm(const char *in, char *out, size_t cap)
 			continue;
 		}
 		size_t unit = prev_digit ? (size_t)unit_at(cp, i, n) : 0;
-		int between = (prev_digit || (len > 0 && out[len - 1] == '-')) &&
-			      i + 1 < n && cp[i + 1] < 0x80 &&
-			      cp[i + 1] >= '0' && cp[i + 1] <= '9';
+		int between =
+			(prev_digit || (len > 0 && out[len - 1] == '-')) &&
+			i + 1 < n && cp[i + 1] < 0x80 && cp[i + 1] >= '0' &&
+			cp[i + 1] <= '9';
 		if (unit || is_dash(c) ||
 		    (between && (c == 0x306E || c == 0x30CE || c == 0x30FC))) {
 			/* の, ノ, ー between numbers: 1番地の2 */
@@ -273,10 +280,14 @@ static int structure_of(const char *text, enum building_structure *out,
 		const char *name;
 		enum building_structure s;
 	} names[] = {
-		{ "", BUILDING_UNKNOWN },	  { "unknown", BUILDING_UNKNOWN },
-		{ "不明", BUILDING_UNKNOWN },	  { "wooden", BUILDING_WOODEN },
-		{ "木造", BUILDING_WOODEN },	  { "non_wooden", BUILDING_NON_WOODEN },
-		{ "non-wooden", BUILDING_NON_WOODEN }, { "非木造", BUILDING_NON_WOODEN },
+		{"", BUILDING_UNKNOWN},
+		{"unknown", BUILDING_UNKNOWN},
+		{"不明", BUILDING_UNKNOWN},
+		{"wooden", BUILDING_WOODEN},
+		{"木造", BUILDING_WOODEN},
+		{"non_wooden", BUILDING_NON_WOODEN},
+		{"non-wooden", BUILDING_NON_WOODEN},
+		{"非木造", BUILDING_NON_WOODEN},
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(text, names[i].name) == 0) {
@@ -370,12 +381,12 @@ void building_csv_columns(int ncells, char **cells,
 
 enum { BC_ID, BC_ADDRESS, BC_LAT, BC_LON, BC_STRUCTURE, BC_FLOORS, BC_N };
 static const char *const csv_names[BC_N][BUILDING_COL_NAMES] = {
-	[BC_ID] = { "id", "building_id", "建物ID", "家屋番号" },
-	[BC_ADDRESS] = { "address", "住所", "所在地" },
-	[BC_LAT] = { "lat", "latitude", "緯度" },
-	[BC_LON] = { "lon", "lng", "longitude", "経度" },
-	[BC_STRUCTURE] = { "structure", "構造" },
-	[BC_FLOORS] = { "floors", "階数" },
+	[BC_ID] = {"id", "building_id", "建物ID", "家屋番号"},
+	[BC_ADDRESS] = {"address", "住所", "所在地"},
+	[BC_LAT] = {"lat", "latitude", "緯度"},
+	[BC_LON] = {"lon", "lng", "longitude", "経度"},
+	[BC_STRUCTURE] = {"structure", "構造"},
+	[BC_FLOORS] = {"floors", "階数"},
 };
 
 struct csv_read {
@@ -397,11 +408,11 @@ static int csv_row(int line, int n, char **cells, void *arg, sl_error *err)
 		r->header_done = 1;
 		for (int c = 0; c <= BC_LON; c++)
 			if (r->col[c] < 0 && c != BC_ADDRESS)
-				return sl_error_set(err, SL_EINVAL,
-						    "%s:%d: no column '%s' (id, "
-						    "lat and lon are needed)",
-						    r->path, line,
-						    csv_names[c][0]);
+				return sl_error_set(
+					err, SL_EINVAL,
+					"%s:%d: no column '%s' (id, "
+					"lat and lon are needed)",
+					r->path, line, csv_names[c][0]);
 		return 0;
 	}
 	for (int c = 0; c < BC_N; c++)
@@ -420,7 +431,8 @@ static int csv_row(int line, int n, char **cells, void *arg, sl_error *err)
 		return sl_error_set(err, SL_EINVAL,
 				    "%s: column '%s': '%s' is not a number in "
 				    "range (lat -90..90, lon -180..180)",
-				    ref, bad, v[bad[1] == 'a' ? BC_LAT : BC_LON]);
+				    ref, bad,
+				    v[bad[1] == 'a' ? BC_LAT : BC_LON]);
 	char wkt[96];
 	snprintf(wkt, sizeof(wkt), "POINT (%.9g %.9g)", lon, lat);
 	if ((rc = geo_parse_wkt(wkt, &b->shape, err)) != 0 ||
@@ -444,7 +456,8 @@ int building_property(const json_t *props, const char *key, char *buf,
 	} else if (json_is_string(v)) {
 		*out = json_string_value(v);
 	} else if (json_is_integer(v)) {
-		snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		snprintf(buf, cap, "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(v));
 		*out = buf;
 	} else {
 		return sl_error_set(err, SL_EINVAL,
@@ -477,8 +490,8 @@ static int geojson_feature(struct building_set *set, size_t *cap,
 				    err)) != 0 ||
 	    (rc = building_property(props, "structure", NULL, 0, &structure,
 				    err)) != 0 ||
-	    (rc = building_property(props, "floors", floorbuf,
-				    sizeof(floorbuf), &floors, err)) != 0)
+	    (rc = building_property(props, "floors", floorbuf, sizeof(floorbuf),
+				    &floors, err)) != 0)
 		return rc;
 	snprintf(ref, sizeof(ref), "%s#%zu", path, i);
 	struct building *b = grow(set, cap);
@@ -515,7 +528,8 @@ static int parse_geojson(const char *path, const unsigned char *data,
 				     json_array_get(features, i), err);
 		if (rc != 0) {
 			if (rc != SL_ENOMEM)
-				sl_error_prefix(err, "%s: feature %zu", path, i);
+				sl_error_prefix(err, "%s: feature %zu", path,
+						i);
 			break;
 		}
 	}
@@ -542,8 +556,8 @@ static int check_unique(const struct building_set *set, sl_error *err)
 	for (size_t i = 1; i < set->n && rc == 0; i++)
 		if (strcmp(v[i - 1]->id, v[i]->id) == 0) {
 			/* name the later row: the earlier one stands */
-			const struct building *a = v[i - 1] < v[i] ? v[i - 1]
-								   : v[i];
+			const struct building *a =
+				v[i - 1] < v[i] ? v[i - 1] : v[i];
 			const struct building *b = a == v[i] ? v[i - 1] : v[i];
 			rc = sl_error_set(err, SL_EINVAL,
 					  "%s: id '%s' repeats the building of "
@@ -569,7 +583,7 @@ int building_parse(const char *path, const unsigned char *data, size_t len,
 	if (i < len && data[i] == '{') {
 		rc = parse_geojson(path, data, len, set, err);
 	} else {
-		struct csv_read r = { .path = path, .set = set };
+		struct csv_read r = {.path = path, .set = set};
 		rc = csvfile_parse(path, data, len, csv_row, &r, err);
 	}
 	if (rc == 0 && set->n == 0)
@@ -797,7 +811,7 @@ static int near_visit(size_t item, void *arg)
 	size_t last = q->n < q->cap ? q->n : q->cap - 1;
 	memmove(&q->out[at + 1], &q->out[at], (last - at) * sizeof(*q->out));
 	memmove(&q->items[at + 1], &q->items[at], (last - at) * sizeof(size_t));
-	q->out[at] = (struct building_near){ b->id, d };
+	q->out[at] = (struct building_near){b->id, d};
 	q->items[at] = item;
 	if (q->n < q->cap)
 		q->n++;
@@ -809,11 +823,12 @@ size_t building_index_near(building_index *idx, double lat, double lon,
 			   size_t cap)
 {
 	size_t items[16];
-	struct near_query q = { idx, lat, lon, within_m, out,
-				cap < 16 ? cap : 16, 0, items };
+	struct near_query q = {
+		idx, lat, lon, within_m, out, cap < 16 ? cap : 16, 0, items};
 	/* a footprint's centroid may lie further than within_m from a
 	 * point inside it: widen the box by a large house's half-width */
-	double dlat = m_to_lat(within_m + 50), dlon = m_to_lon(within_m + 50, lat);
+	double dlat = m_to_lat(within_m + 50),
+	       dlon = m_to_lon(within_m + 50, lat);
 	if (q.cap == 0)
 		return 0;
 	geo_grid_each(idx->grid, lon - dlon, lat - dlat, lon + dlon, lat + dlat,
@@ -857,7 +872,7 @@ const char *building_index_match(building_index *idx,
 				 const struct geo_shape *feature,
 				 double within_m)
 {
-	struct match_query q = { idx, feature, within_m, SIZE_MAX, 0 };
+	struct match_query q = {idx, feature, within_m, SIZE_MAX, 0};
 	double lat = feature->centroid.lat;
 	double dlat = m_to_lat(within_m), dlon = m_to_lon(within_m, lat);
 	geo_grid_each(idx->grid, feature->min_lon - dlon,

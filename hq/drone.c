@@ -19,10 +19,8 @@
 #include "mem.h"
 
 static const char *const damage_names[] = {
-	[DRONE_NO_DAMAGE] = "no-damage",
-	[DRONE_MINOR] = "minor-damage",
-	[DRONE_MAJOR] = "major-damage",
-	[DRONE_DESTROYED] = "destroyed",
+	[DRONE_NO_DAMAGE] = "no-damage",	[DRONE_MINOR] = "minor-damage",
+	[DRONE_MAJOR] = "major-damage",		[DRONE_DESTROYED] = "destroyed",
 	[DRONE_UNCLASSIFIED] = "un-classified",
 };
 
@@ -31,8 +29,7 @@ const char *drone_damage_name(enum drone_damage d)
 	return damage_names[d];
 }
 
-static int damage_of(const char *text, enum drone_damage *out,
-		     sl_error *err)
+static int damage_of(const char *text, enum drone_damage *out, sl_error *err)
 {
 	for (size_t i = 0; i < sizeof(damage_names) / sizeof(damage_names[0]);
 	     i++)
@@ -78,8 +75,8 @@ static struct drone_feature *add(struct drone_set *set, size_t *cap,
 }
 
 /* id (or "#index"), image: copied; NULL image stays NULL */
-static int set_texts(struct drone_feature *f, const char *id,
-		     const char *image, sl_error *err)
+static int set_texts(struct drone_feature *f, const char *id, const char *image,
+		     sl_error *err)
 {
 	char fallback[32];
 	if (*id == '\0') {
@@ -148,8 +145,8 @@ static int geojson_feature(struct drone_set *set, size_t *cap, size_t i,
 	if ((rc = damage_of(damage, &f->damage, err)) != 0 ||
 	    (rc = confidence_of(json_object_get(props, "confidence"), def,
 				&f->confidence, err)) != 0 ||
-	    (rc = geo_from_geojson(json_object_get(feat, "geometry"),
-				   &f->shape, err)) != 0)
+	    (rc = geo_from_geojson(json_object_get(feat, "geometry"), &f->shape,
+				   err)) != 0)
 		return rc;
 	return set_texts(f, id, image, err);
 }
@@ -160,8 +157,10 @@ static int xbd_feature(struct drone_set *set, size_t *cap, size_t i,
 {
 	const json_t *props = json_object_get(feat, "properties");
 	const char *wkt = json_string_value(json_object_get(feat, "wkt"));
-	const char *type = json_string_value(json_object_get(props, "feature_type"));
-	const char *subtype = json_string_value(json_object_get(props, "subtype"));
+	const char *type =
+		json_string_value(json_object_get(props, "feature_type"));
+	const char *subtype =
+		json_string_value(json_object_get(props, "subtype"));
 	const char *uid = json_string_value(json_object_get(props, "uid"));
 	int rc;
 	if (!json_is_object(props) || wkt == NULL)
@@ -221,11 +220,11 @@ static int by_feature_id(const void *x, const void *y)
 {
 	const struct drone_feature *const *a = x, *const *b = y;
 	int c = strcmp((*a)->id, (*b)->id);
-	return c ? c : ((*a)->index > (*b)->index) - ((*a)->index < (*b)->index);
+	return c ? c
+		 : ((*a)->index > (*b)->index) - ((*a)->index < (*b)->index);
 }
 
-static int unique(const char *path, const struct drone_set *set,
-		  sl_error *err)
+static int unique(const char *path, const struct drone_set *set, sl_error *err)
 {
 	const struct drone_feature **v = sl_malloc((set->n + 1) * sizeof(*v));
 	int rc = 0;
@@ -253,8 +252,9 @@ int drone_parse(const char *path, const unsigned char *data, size_t len,
 	*out = NULL;
 	if (!isnan(default_confidence) &&
 	    !(default_confidence >= 0 && default_confidence <= 1))
-		return sl_error_set(err, SL_EINVAL,
-				    "the default confidence must be from 0 to 1");
+		return sl_error_set(
+			err, SL_EINVAL,
+			"the default confidence must be from 0 to 1");
 	int rc = geo_json_parse(path, data, len, &doc, err);
 	if (rc != 0)
 		return rc;
@@ -286,12 +286,13 @@ int drone_import(hq_store *st, const char *source, const char *path,
 	if ((rc = db_prepare(db, &del,
 			     "DELETE FROM drone_features WHERE source = ?1",
 			     err)) != 0 ||
-	    (rc = db_prepare(db, &put,
-			     "INSERT INTO drone_features (source, feature_id,"
-			     " building_id, damage, confidence, image, lat, lon,"
-			     " geometry, source_ref, imported_at) VALUES (?1,"
-			     " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-			     err)) != 0 ||
+	    (rc = db_prepare(
+		     db, &put,
+		     "INSERT INTO drone_features (source, feature_id,"
+		     " building_id, damage, confidence, image, lat, lon,"
+		     " geometry, source_ref, imported_at) VALUES (?1,"
+		     " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		     err)) != 0 ||
 	    (rc = store_begin(st, err)) != 0)
 		goto out;
 	sqlite3_bind_text(del, 1, source, -1, SQLITE_STATIC);

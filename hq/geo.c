@@ -59,12 +59,12 @@ static int add_ring(struct geo_shape *s, int hole, sl_error *err)
 	if (r == NULL)
 		return sl_error_set(err, SL_ENOMEM, "out of memory");
 	s->rings = r;
-	s->rings[s->nrings++] = (struct geo_ring){ .hole = hole };
+	s->rings[s->nrings++] = (struct geo_ring){.hole = hole};
 	return 0;
 }
 
-static int add_point(struct geo_shape *s, double lon, double lat,
-		     size_t *total, sl_error *err)
+static int add_point(struct geo_shape *s, double lon, double lat, size_t *total,
+		     sl_error *err)
 {
 	int rc = check_point(lon, lat, err);
 	if (rc != 0)
@@ -81,7 +81,7 @@ static int add_point(struct geo_shape *s, double lon, double lat,
 			return sl_error_set(err, SL_ENOMEM, "out of memory");
 		r->pts = p;
 	}
-	r->pts[r->n++] = (struct geo_point){ lon, lat };
+	r->pts[r->n++] = (struct geo_point){lon, lat};
 	return 0;
 }
 
@@ -124,7 +124,8 @@ static void finish(struct geo_shape *s)
 			if (k + 1 == r->n)
 				break;
 			/* relative to the first point: keeps precision */
-			const struct geo_point *o = &r->pts[0], *q = &r->pts[k + 1];
+			const struct geo_point *o = &r->pts[0],
+					       *q = &r->pts[k + 1];
 			double x0 = p->lon - o->lon, y0 = p->lat - o->lat;
 			double x1 = q->lon - o->lon, y1 = q->lat - o->lat;
 			double c = x0 * y1 - x1 * y0;
@@ -139,7 +140,7 @@ static void finish(struct geo_shape *s)
 		cy += w * (y / (3 * a) + r->pts[0].lat);
 		a_sum += w;
 	}
-	struct geo_point c = { cx / a_sum, cy / a_sum };
+	struct geo_point c = {cx / a_sum, cy / a_sum};
 	if (s->kind == GEO_POINT) {
 		s->centroid = s->rings[0].pts[0];
 	} else if (a_sum > 1e-18 && c.lon >= s->min_lon &&
@@ -149,8 +150,8 @@ static void finish(struct geo_shape *s)
 	} else {
 		/* no area, or rings crossing themselves so that the weighted
 		 * centre leaves the box: the vertices' mean stays inside it */
-		s->centroid = (struct geo_point){ vx / (double)nv,
-						  vy / (double)nv };
+		s->centroid =
+			(struct geo_point){vx / (double)nv, vy / (double)nv};
 	}
 }
 
@@ -164,8 +165,7 @@ struct wkt {
 
 static void skip_space(struct wkt *w)
 {
-	while (*w->p == ' ' || *w->p == '\t' || *w->p == '\n' ||
-	       *w->p == '\r')
+	while (*w->p == ' ' || *w->p == '\t' || *w->p == '\n' || *w->p == '\r')
 		w->p++;
 }
 
@@ -180,7 +180,7 @@ static int expect(struct wkt *w, char c)
 {
 	skip_space(w);
 	if (*w->p != c) {
-		char what[8] = { '\'', c, '\'', 0 };
+		char what[8] = {'\'', c, '\'', 0};
 		return wkt_fail(w, what);
 	}
 	w->p++;
@@ -213,8 +213,7 @@ static int wkt_point(struct wkt *w, struct geo_shape *s)
 {
 	double lon, lat;
 	int rc;
-	if ((rc = wkt_number(w, &lon)) != 0 ||
-	    (rc = wkt_number(w, &lat)) != 0)
+	if ((rc = wkt_number(w, &lon)) != 0 || (rc = wkt_number(w, &lat)) != 0)
 		return rc;
 	skip_space(w);
 	if (*w->p != ',' && *w->p != ')')
@@ -232,8 +231,7 @@ static int wkt_point(struct wkt *w, struct geo_shape *s)
 static int wkt_ring(struct wkt *w, struct geo_shape *s, int hole)
 {
 	int rc;
-	if ((rc = expect(w, '(')) != 0 ||
-	    (rc = add_ring(s, hole, w->err)) != 0)
+	if ((rc = expect(w, '(')) != 0 || (rc = add_ring(s, hole, w->err)) != 0)
 		return rc;
 	do {
 		if ((rc = wkt_point(w, s)) != 0)
@@ -275,7 +273,7 @@ static int keyword(struct wkt *w, const char *kw)
 
 int geo_parse_wkt(const char *text, struct geo_shape **out, sl_error *err)
 {
-	struct wkt w = { text, text, 0, err };
+	struct wkt w = {text, text, 0, err};
 	int rc;
 	*out = NULL;
 	struct geo_shape *s = sl_calloc(1, sizeof(*s));
@@ -401,8 +399,8 @@ char *geo_wkt(const struct geo_shape *s)
 
 /* ---- GeoJSON ---- */
 
-static int json_position(const json_t *pos, struct geo_shape *s,
-			 size_t *total, sl_error *err)
+static int json_position(const json_t *pos, struct geo_shape *s, size_t *total,
+			 sl_error *err)
 {
 	size_t n = json_array_size(pos);
 	if (!json_is_array(pos) || n < 2 || n > 3 ||
@@ -412,12 +410,11 @@ static int json_position(const json_t *pos, struct geo_shape *s,
 				    "a position must be [lon, lat] or [lon, "
 				    "lat, height] numbers");
 	return add_point(s, json_number_value(json_array_get(pos, 0)),
-			 json_number_value(json_array_get(pos, 1)), total,
-			 err);
+			 json_number_value(json_array_get(pos, 1)), total, err);
 }
 
-static int json_rings(const json_t *rings, struct geo_shape *s,
-		      size_t *total, sl_error *err)
+static int json_rings(const json_t *rings, struct geo_shape *s, size_t *total,
+		      sl_error *err)
 {
 	int rc;
 	if (!json_is_array(rings) || json_array_size(rings) == 0)
@@ -497,8 +494,8 @@ static int in_rings(const struct geo_shape *s, double lon, double lat)
 			const struct geo_point *a = &r->pts[k], *b = &r->pts[j];
 			if ((a->lat > lat) != (b->lat > lat) &&
 			    lon < (b->lon - a->lon) * (lat - a->lat) /
-						  (b->lat - a->lat) +
-					  a->lon)
+						    (b->lat - a->lat) +
+					    a->lon)
 				inside = !inside;
 		}
 	}
@@ -635,7 +632,7 @@ int geo_grid_add(geo_grid *g, double min_lon, double min_lat, double max_lon,
 				g->e = e;
 				g->cap = cap;
 			}
-			g->e[g->n++] = (struct cell_entry){ y, x, item };
+			g->e[g->n++] = (struct cell_entry){y, x, item};
 		}
 	}
 	g->sorted = 0;
@@ -667,8 +664,8 @@ static size_t lower_bound(const geo_grid *g, int32_t y, int32_t x)
 	return lo;
 }
 
-int geo_grid_each(geo_grid *g, double min_lon, double min_lat,
-		  double max_lon, double max_lat, geo_grid_fn fn, void *arg)
+int geo_grid_each(geo_grid *g, double min_lon, double min_lat, double max_lon,
+		  double max_lat, geo_grid_fn fn, void *arg)
 {
 	if (!g->sorted && g->n > 0) {
 		qsort(g->e, g->n, sizeof(*g->e), cell_cmp);

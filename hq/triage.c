@@ -79,7 +79,8 @@ void triage_decide(const struct triage_input *in, double threshold,
 		       "imagery shows %s with no or minor damage only (%lld "
 		       "feature%s) and the applicant consented: "
 		       "self-assessment",
-		       in->building_id, in->light, in->features == 1 ? "" : "s");
+		       in->building_id, in->light,
+		       in->features == 1 ? "" : "s");
 		return;
 	}
 	if (in->light == in->features) {
@@ -138,7 +139,8 @@ static int apply(sqlite3 *db, sqlite3_stmt *set, sqlite3_stmt *audit,
 	sqlite3_bind_text(set, 2, triage_lane_name(d->lane), -1, SQLITE_STATIC);
 	sqlite3_bind_text(set, 3, d->reason, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(set, 4, (sqlite3_int64)now);
-	sqlite3_bind_text(set, 5, field ? "ready" : "triaged", -1, SQLITE_STATIC);
+	sqlite3_bind_text(set, 5, field ? "ready" : "triaged", -1,
+			  SQLITE_STATIC);
 	sqlite3_bind_int64(audit, 1, (sqlite3_int64)now);
 	sqlite3_bind_text(audit, 2, who, -1, SQLITE_STATIC);
 	sqlite3_bind_text(audit, 3, "triage", -1, SQLITE_STATIC);
@@ -186,22 +188,26 @@ int triage_run(hq_store *st, double threshold, int again, const char *who,
 			.light = sqlite3_column_int64(q, 5),
 			.major = sqlite3_column_int64(q, 6),
 			.unclassified = sqlite3_column_int64(q, 7),
-			.destroyed_conf = sqlite3_column_type(q, 8) == SQLITE_NULL
-						  ? -1
-						  : sqlite3_column_double(q, 8),
-			.destroyed_feature = (const char *)sqlite3_column_text(q, 9),
+			.destroyed_conf =
+				sqlite3_column_type(q, 8) == SQLITE_NULL
+					? -1
+					: sqlite3_column_double(q, 8),
+			.destroyed_feature =
+				(const char *)sqlite3_column_text(q, 9),
 		};
 		struct triage_decision d;
 		const char *lane = (const char *)sqlite3_column_text(q, 10);
 		const char *why = (const char *)sqlite3_column_text(q, 11);
 		triage_decide(&in, threshold, &d);
-		if (lane && why && strcmp(lane, triage_lane_name(d.lane)) == 0 &&
+		if (lane && why &&
+		    strcmp(lane, triage_lane_name(d.lane)) == 0 &&
 		    strcmp(why, d.reason) == 0) {
 			c->unchanged++;
 			continue;
 		}
-		rc = apply(db, set, audit, (const char *)sqlite3_column_text(q, 0),
-			   &d, who, now, err);
+		rc = apply(db, set, audit,
+			   (const char *)sqlite3_column_text(q, 0), &d, who,
+			   now, err);
 		c->lanes[d.lane]++;
 	}
 	if (rc == 0 && sqlite3_step(held) == SQLITE_ROW)
@@ -237,15 +243,17 @@ static int desk(hq_store *st, const char *app_id, const char *who,
 			sqlite3_bind_text(s, 4, detail, -1, SQLITE_STATIC);
 		rc = step(db, s, err);
 		if (rc == 0 && sqlite3_changes(db) == 0)
-			rc = sl_error_set(err, SL_EINVAL,
-					  "application '%s' is not waiting for "
-					  "a desk decision (photo or self lane, "
-					  "state triaged)",
-					  app_id);
+			rc = sl_error_set(
+				err, SL_EINVAL,
+				"application '%s' is not waiting for "
+				"a desk decision (photo or self lane, "
+				"state triaged)",
+				app_id);
 		sqlite3_finalize(s);
 	}
 	if (rc == 0)
-		rc = application_audit(st, now, who, action, app_id, detail, err);
+		rc = application_audit(st, now, who, action, app_id, detail,
+				       err);
 	if (rc == 0)
 		return store_commit(st, err);
 	store_rollback(st);
