@@ -383,12 +383,13 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
-	/* ?4, the name a message carries, may be NULL: the name stays */
+	/* ?4, the name a message carries, may be NULL: the name stays;
+	 * acked_seq comes back so that nothing has to read it again */
 	[ST_UPSERT_SHELTER] =
 		"INSERT INTO shelters (shelter_id, municipality, name, first_seen,"
 		" last_seen) VALUES (?1, ?2, ?4, ?3, ?3)"
 		" ON CONFLICT (shelter_id) DO UPDATE SET last_seen = max(last_seen, ?3),"
-		" name = coalesce(?4, name)",
+		" name = coalesce(?4, name) RETURNING acked_seq",
 	[ST_INSERT_MESSAGE] =
 		"INSERT INTO messages (shelter_id, seq, type, time, historical,"
 		" received_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -419,8 +420,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" shelter_id, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	/* Only the newest report moves the position: a backlog arriving
 	 * late must not place the shelter where it was last week. */
+	/* with acked_seq (?7), so a status report updates its shelter once */
 	[ST_SET_REPORTED] =
 		"UPDATE shelters SET last_report = max(coalesce(last_report, 0), ?2),"
+		" acked_seq = max(acked_seq, ?7),"
 		" lat = CASE WHEN ?6 THEN coalesce(?3, lat) ELSE lat END,"
 		" lon = CASE WHEN ?6 THEN coalesce(?4, lon) ELSE lon END,"
 		" position_source = CASE WHEN ?6 THEN coalesce(?5, position_source)"
@@ -448,6 +451,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 struct hq_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+};
+
+/* A shelter's acked_seq as upsert_shelter() found it, and the value the
+ * message being stored moves it to. */
+struct acked {
+	long long was, now;
 };
 
 hq_store *store_open(const char *path, sl_error *err)
@@ -536,24 +545,32 @@ static void bind_opt_int(sqlite3_stmt *s, int i, const json_t *o,
 		sqlite3_bind_null(s, i);
 }
 
-/* name NULL keeps the shelter's name. */
+/* name NULL keeps the shelter's name.  Sets a->was and a->now to the
+ * shelter's acked_seq. */
 static int upsert_shelter(hq_store *st, const char *id, const char *muni,
-			  const char *name, time_t now, sl_error *err)
+			  const char *name, time_t now, struct acked *a,
+			  sl_error *err)
 {
 	sqlite3_stmt *s = st->st[ST_UPSERT_SHELTER];
 	bind_text(s, 1, id);
 	bind_text(s, 2, muni);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
 	bind_text(s, 4, name);
-	return run(st, ST_UPSERT_SHELTER, err);
+	int rc = sqlite3_step(s);
+	a->was = a->now = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st->db, err, stmt_sql[ST_UPSERT_SHELTER]);
+	return 0;
 }
 
 static int touch_shelter(hq_store *st, const json_t *msg, time_t now,
-			 sl_error *err)
+			 struct acked *a, sl_error *err)
 {
 	return upsert_shelter(st, get_str(msg, "shelter_id"),
 			      get_str(msg, "municipality"), get_str(msg, "name"),
-			      now, err);
+			      now, a, err);
 }
 
 /* 1 when the query (bound by the caller) answers true; < 0 on error. */
@@ -586,47 +603,49 @@ int store_acked_seq(hq_store *st, const char *shelter_id, long long *seq,
 }
 
 /*
- * Moves acked_seq over every stored seq that directly follows it, so an
- * acknowledgement never covers a gap left by a lost message.  `seq` was
- * just settled: only seq == acked_seq + 1 can move it, and unless seq + 1
- * is settled too (a gap being filled), to seq exactly.
+ * Moves a->now over every settled seq that directly follows it, so an
+ * acknowledgement never covers a gap left by a lost message; writes
+ * nothing (save_acked does).  `seq` was just settled: only seq ==
+ * acked_seq + 1 can move it, and unless seq + 1 is settled too (a gap
+ * being filled), to seq exactly.
  */
 static int advance_acked(hq_store *st, const char *shelter_id, long long seq,
-			 sl_error *err)
+			 struct acked *a, sl_error *err)
 {
-	long long acked, next;
-	int rc = store_acked_seq(st, shelter_id, &acked, err);
-	if (rc != 0 || seq != acked + 1)
-		return rc;
+	int rc;
+	if (seq != a->was + 1)
+		return 0;
 	sqlite3_stmt *s = st->st[ST_SEQ_SETTLED];
 	bind_text(s, 1, shelter_id);
 	sqlite3_bind_int64(s, 2, seq + 1);
-	if ((rc = ask(st, ST_SEQ_SETTLED, err)) < 0)
+	if ((rc = ask(st, ST_SEQ_SETTLED, err)) <= 0) {
+		if (rc == 0)
+			a->now = seq;
 		return rc;
-	if (rc == 0) {
-		s = st->st[ST_SET_ACKED];
-		bind_text(s, 1, shelter_id);
-		sqlite3_bind_int64(s, 2, seq);
-		return run(st, ST_SET_ACKED, err);
 	}
 	s = st->st[ST_NEXT_SEQS];
 	bind_text(s, 1, shelter_id);
-	sqlite3_bind_int64(s, 2, acked);
-	next = acked;
+	sqlite3_bind_int64(s, 2, a->was);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (sqlite3_column_int64(s, 0) != next + 1)
+		if (sqlite3_column_int64(s, 0) != a->now + 1)
 			break;
-		next++;
+		a->now++;
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_error(st->db, err, "scan sequence numbers");
-	if (next == acked)
+	return 0;
+}
+
+static int save_acked(hq_store *st, const char *shelter_id,
+		      const struct acked *a, sl_error *err)
+{
+	if (a->now == a->was)
 		return 0;
-	s = st->st[ST_SET_ACKED];
+	sqlite3_stmt *s = st->st[ST_SET_ACKED];
 	bind_text(s, 1, shelter_id);
-	sqlite3_bind_int64(s, 2, next);
+	sqlite3_bind_int64(s, 2, a->now);
 	return run(st, ST_SET_ACKED, err);
 }
 
@@ -672,7 +691,7 @@ static int store_needs(hq_store *st, const json_t *msg, sl_error *err)
 /* When the shelter last reported, and where its newest report puts it
  * (an ad-hoc shelter has no other position). */
 static int note_report(hq_store *st, const json_t *msg, time_t now,
-		       sl_error *err)
+		       const struct acked *a, sl_error *err)
 {
 	sqlite3_stmt *s = st->st[ST_SET_REPORTED];
 	const json_t *pos = json_object_get(msg, "position");
@@ -692,6 +711,7 @@ static int note_report(hq_store *st, const json_t *msg, time_t now,
 		bind_text(s, 5, get_str(pos, "source"));
 	}
 	sqlite3_bind_int(s, 6, is_newest && pos != NULL);
+	sqlite3_bind_int64(s, 7, a->now);
 	return run(st, ST_SET_REPORTED, err);
 }
 
@@ -721,7 +741,8 @@ static int store_receipt(hq_store *st, const json_t *msg, time_t now,
 
 static int store_sequenced(hq_store *st, enum topic_kind kind,
 			   const json_t *msg, const char *text, size_t len,
-			   time_t now, enum store_result *result, sl_error *err)
+			   time_t now, struct acked *a,
+			   enum store_result *result, sl_error *err)
 {
 	sqlite3_stmt *s = st->st[ST_INSERT_MESSAGE];
 	bind_text(s, 1, get_str(msg, "shelter_id"));
@@ -739,16 +760,19 @@ static int store_sequenced(hq_store *st, enum topic_kind kind,
 		return 0;
 	}
 	*result = STORE_NEW;
+	const char *id = get_str(msg, "shelter_id");
+	long long seq = json_integer_value(json_object_get(msg, "seq"));
+	if ((rc = advance_acked(st, id, seq, a, err)) != 0)
+		return rc;
 	if (kind == TOPIC_RECEIPT && (rc = store_receipt(st, msg, now, err)))
 		return rc;
 	if (kind == TOPIC_STATUS) {
 		if ((rc = store_headcount(st, msg, err)) != 0 ||
-		    (rc = store_needs(st, msg, err)) != 0 ||
-		    (rc = note_report(st, msg, now, err)) != 0)
+		    (rc = store_needs(st, msg, err)) != 0)
 			return rc;
+		return note_report(st, msg, now, a, err);
 	}
-	return advance_acked(st, get_str(msg, "shelter_id"),
-			     json_integer_value(json_object_get(msg, "seq")), err);
+	return save_acked(st, id, a, err);
 }
 
 /*
@@ -801,14 +825,15 @@ int store_message_text(hq_store *st, enum topic_kind kind, const json_t *msg,
 		       const char *text, size_t len, time_t received_at,
 		       enum store_result *result, sl_error *err)
 {
-	int rc = touch_shelter(st, msg, received_at, err);
+	struct acked a;
+	int rc = touch_shelter(st, msg, received_at, &a, err);
 	if (rc != 0)
 		return rc;
 	switch (kind) {
 	case TOPIC_STATUS:
 	case TOPIC_RECEIPT:
 		return store_sequenced(st, kind, msg, text, len, received_at,
-				       result, err);
+				       &a, result, err);
 	case TOPIC_STATE:
 		return store_state(st, msg, result, err);
 	default:
@@ -837,10 +862,12 @@ int store_dead_letter(hq_store *st, const char *topic, const char *reason,
 	}
 	if ((rc = run(st, ST_DEAD_LETTER, err)) != 0 || settle == NULL)
 		return rc;
+	struct acked a;
 	if ((rc = upsert_shelter(st, settle->shelter_id, settle->municipality,
-				 NULL, received_at, err)) != 0)
+				 NULL, received_at, &a, err)) != 0 ||
+	    (rc = advance_acked(st, settle->shelter_id, settle->seq, &a, err)))
 		return rc;
-	return advance_acked(st, settle->shelter_id, settle->seq, err);
+	return save_acked(st, settle->shelter_id, &a, err);
 }
 
 int store_set_operator_state(hq_store *st, const char *shelter_id, int open,
