@@ -456,6 +456,10 @@ static void maybe_feed(struct ingest *in)
 	if (cfg->feed_file && feed_write(feed, cfg->feed_file, &err) != 0)
 		log_error("public feed: %s", err.text);
 	json_decref(feed);
+	/* ingest waits meanwhile: its reports' acks are that much later */
+	double took = monotonic_s() - now;
+	if (took >= 0.2)
+		log_warn("public feed took %.1f s; ingest waited", took);
 }
 
 static void log_counters(struct ingest *in, const char *when)

@@ -71,6 +71,8 @@ cpu_main=$(awk -v t="$tck" '{printf "%.2f", ($14 + $15) / t}' "/proc/$HQ_PID/tas
 	{ echo "bench: paced latency run failed"; cat "$T/pace.out"; exit 1; }
 stop_hq
 counters=$(tail -1 "$T/hq.log" | sed 's/.*hq\[info\] //')
+# what hq warned about (slow feeds, lost connections), for the record
+grep 'hq\[warn' "$T/hq.log" | tail -5 | sed 's/^/# hq: /' || true
 
 python3 - "$N" "$S" "$PER" "$b0" "$b1" "$h0" "$h1" "$stored" "$hwm" "$rss" "$cpu" "$cpu_main" \
 	"$(grep RESULT "$T/lat.out")" "$(grep RESULT "$T/pace.out")" \
