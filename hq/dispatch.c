@@ -171,6 +171,23 @@ static int unsent(hq_store *st, const char *plan_id, json_t **rows,
 			     plan_id, rows, err);
 }
 
+int dispatch_open_orders(hq_store *st, const char *shelter_id, json_t **rows,
+			 sl_error *err)
+{
+	return picture_query(st,
+			     "SELECT d.dispatch_id, d.shelter_id,"
+			     " d.municipality, d.payload FROM dispatches d"
+			     " JOIN plans p ON p.plan_id = d.plan_id"
+			     " WHERE p.status = 'approved'"
+			     " AND d.sent_at IS NOT NULL AND d.shelter_id = ?1"
+			     " AND NOT EXISTS (SELECT 1 FROM messages m"
+			     "  WHERE m.shelter_id = d.shelter_id"
+			     "  AND m.type = 'receipt' AND json_extract(m.payload,"
+			     "  '$.dispatch_id') = d.dispatch_id)"
+			     " ORDER BY d.dispatch_id",
+			     shelter_id, rows, err);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;

@@ -72,6 +72,8 @@ struct ingest {
 	double next_ack;         /* monotonic s when due[] next has work */
 	int behind;              /* a full batch waits after the last */
 	char state_topic[TOPIC_MAX];
+	char **born;             /* shelters born in the open transaction */
+	size_t n_born, cap_born;
 };
 
 static int ack_list_push(struct ack_list *l, struct ack_state *s)
@@ -216,6 +218,61 @@ static int within_rate(struct ingest *in, const struct topic_parts *t,
 
 /* Handles one message inside the open transaction.  Returns non-zero
  * only for database failures, which abort the whole batch. */
+static void clear_births(struct ingest *in)
+{
+	for (size_t i = 0; i < in->n_born; i++)
+		free(in->born[i]);
+	in->n_born = 0;
+}
+
+static int note_birth(struct ingest *in, const char *shelter_id)
+{
+	if (in->n_born == in->cap_born) {
+		size_t cap = in->cap_born ? in->cap_born * 2 : 16;
+		char **grown = realloc(in->born, cap * sizeof(*grown));
+		if (grown == NULL)
+			return SL_ENOMEM;
+		in->born = grown;
+		in->cap_born = cap;
+	}
+	if ((in->born[in->n_born] = strdup(shelter_id)) == NULL)
+		return SL_ENOMEM;
+	in->n_born++;
+	return 0;
+}
+
+/* Orders sent before a shelter's birth and not yet receipted go out
+ * again: the agent drops the ones it already has (docs/protocol.md). */
+static void resend_orders(struct ingest *in)
+{
+	for (size_t i = 0; i < in->n_born; i++) {
+		json_t *rows, *row;
+		size_t k;
+		sl_error err;
+		if (dispatch_open_orders(in->store, in->born[i], &rows, &err)) {
+			log_warn("open orders of %s: %s", in->born[i], err.text);
+			continue;
+		}
+		json_array_foreach(rows, k, row) {
+			char topic[TOPIC_MAX];
+			const char *text = json_string_value(
+				json_object_get(row, "payload"));
+			if (topic_build(topic, sizeof(topic),
+					json_string_value(json_object_get(
+						row, "municipality")),
+					in->born[i], TOPIC_DISPATCH) != 0 ||
+			    mq_publish(in->mq, topic, text, strlen(text), 1, 0,
+				       0, &err) != 0)
+				log_warn("dispatch %s to %s not resent",
+					 json_string_value(json_object_get(
+						 row, "dispatch_id")),
+					 in->born[i]);
+		}
+		json_decref(rows);
+	}
+	clear_births(in);
+}
+
 static int ingest_one(struct ingest *in, const struct mq_event *ev,
 		      sl_error *err)
 {
@@ -257,9 +314,16 @@ static int ingest_one(struct ingest *in, const struct mq_event *ev,
 	int rc = store_message_text(in->store, t.kind, msg,
 				    (const char *)ev->payload, ev->len,
 				    time(NULL), &result, err);
+	/* a birth: the shelter's session may be new, so its open dispatch
+	 * orders go out again once this transaction is committed */
+	int born = rc == 0 && result == STORE_NEW && t.kind == TOPIC_STATE &&
+		   strcmp(json_string_value(json_object_get(msg, "state")),
+			  "online") == 0;
 	json_decref(msg);
 	if (rc != 0)
 		return rc;
+	if (born && note_birth(in, t.shelter_id) != 0)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
 	if (result == STORE_NEW && t.kind != TOPIC_STATE)
 		in->n.stored++;
 	in->changed |= result == STORE_NEW;
@@ -532,6 +596,7 @@ static int ingest_batch(struct ingest *in, sl_error *err)
 		if (rc != 0) {
 			store_rollback(in->store);
 			clear_touched(in);
+			clear_births(in);
 			return rc;
 		}
 		if (taken++ == 0)
@@ -544,14 +609,17 @@ static int ingest_batch(struct ingest *in, sl_error *err)
 		if ((rc = read_acked(in, err)) != 0) {
 			store_rollback(in->store);
 			clear_touched(in);
+			clear_births(in);
 			return rc;
 		}
 		if ((rc = store_commit(in->store, err)) != 0) {
 			clear_touched(in);
+			clear_births(in);
 			return rc;
 		}
 		if (commit_acks(in) != 0)
 			return sl_error_set(err, SL_ENOMEM, "out of memory");
+		resend_orders(in);
 	}
 	int was_behind = in->behind;
 	in->behind = mq_pending(in->mq) >= (size_t)in->cfg->batch_max;
@@ -690,6 +758,8 @@ static void ingest_teardown(struct ingest *in)
 	free(in->all.v);
 	free(in->batch.v);
 	free(in->due.v);
+	clear_births(in);
+	free(in->born);
 }
 
 int ingest_run(const struct hq_config *cfg, sl_error *err)

@@ -91,6 +91,25 @@ eventually 20 "B's full receipt is reconciled as delivered" \
 check "what arrived is in the shelters' ledger" \
 	sql_is "SELECT sum(qty) FROM shelter_ledger WHERE dispatch_id = '$DA' AND item = 'water_drinking'" $((qa - 10))
 
+# A shelter whose agent had no session when the order went out (the
+# broker drops it) gets it when the agent is born: hq run resends open
+# orders after each birth.
+C=CC0000000518
+mosquitto_pub -p "$PORT" -q 1 -t "shelterlink/v1/$MUNI/$C/status" -m \
+	"{\"v\":1,\"type\":\"status\",\"shelter_id\":\"$C\",\"municipality\":\"$MUNI\",\"seq\":1,\"time\":\"2024-01-10T08:00:00+09:00\",\"headcount\":{\"total\":30},\"needs\":[{\"item\":\"blanket\",\"qty\":30,\"urgency\":\"high\"}],\"position\":{\"lat\":37.03,\"lon\":136.95,\"source\":\"manual\"}}"
+eventually 10 "C's report, sent without an agent, reaches HQ" sql_is "SELECT count(*) FROM headcounts WHERE shelter_id = '$C'" 1
+hqc plan >/dev/null 2>"$T/planc.err"
+PC=$(sed -n 's/^plan \(P[0-9-]*\) .*/\1/p' "$T/planc.err")
+hqc dispatch approve "$PC" >/dev/null 2>&1
+DC=$(sql "SELECT dispatch_id FROM dispatches WHERE plan_id = '$PC' AND shelter_id = '$C' LIMIT 1")
+check "C's order was sent while no agent listened" \
+	sql_is "SELECT sent_at IS NOT NULL FROM dispatches WHERE dispatch_id = '$DC'" 1
+write_agent_conf "$C"
+echo "gpsd = 127.0.0.1:1" >>"$T/agent-$C.conf"
+"$AGENT" -c "$T/agent-$C.conf" run >>"$T/agent-$C.log" 2>&1 &
+PIDS+=($!)
+eventually 20 "after C's agent is born, HQ resends its open order $DC" inbox_has $C "$DC"
+
 # Approval is all or nothing: a depot that lost stock since the plan
 # refuses the whole plan, and no ledger line is written.
 hqc stock adjust D-NORTH water_drinking +40 --why "late delivery" >/dev/null
