@@ -410,7 +410,9 @@ mq_client *mq_new(const struct mq_options *opt, sl_error *err)
 	co.sendWhileDisconnected = 0; /* our outbox holds what is unsent */
 	/* paho refuses a publish once this many are queued, even while
 	 * connected (default 100): room for a full in-flight window */
-	co.maxBufferedMessages = c->opt.max_inflight + 16;
+	co.maxBufferedMessages = c->opt.max_inflight + 16 > 100
+					 ? c->opt.max_inflight + 16
+					 : 100;
 	int rc = MQTTAsync_createWithOptions(&c->handle, c->uri_list[0],
 					     c->client_id,
 					     MQTTCLIENT_PERSISTENCE_NONE, NULL,
