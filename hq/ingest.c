@@ -216,8 +216,6 @@ static int within_rate(struct ingest *in, const struct topic_parts *t,
 	return rc;
 }
 
-/* Handles one message inside the open transaction.  Returns non-zero
- * only for database failures, which abort the whole batch. */
 static void clear_births(struct ingest *in)
 {
 	for (size_t i = 0; i < in->n_born; i++)
@@ -273,6 +271,8 @@ static void resend_orders(struct ingest *in)
 	clear_births(in);
 }
 
+/* Handles one message inside the open transaction.  Returns non-zero
+ * only for database failures, which abort the whole batch. */
 static int ingest_one(struct ingest *in, const struct mq_event *ev,
 		      sl_error *err)
 {
