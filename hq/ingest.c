@@ -17,13 +17,15 @@
  * acked_seq.  The first ack after a quiet spell goes out at once, and a
  * later one as soon as the interval has passed, so the last ack of a
  * burst is never held back longer than the interval.  While hq is behind
- * (its batches fill up: a backlog), the interval is ACK_BEHIND_MS: each
- * ack costs about as much CPU as ingesting a report, and agents wait 30 s
- * before they resend.  They go out on a
- * connection of their own: on the ingest connection a broker that pushes
- * a whole backlog at once (max_inflight_messages 0) queues its PUBACKs
- * to our acks behind that backlog, which hq now reads only as fast as it
- * commits, so the acks would stop for the whole drain.
+ * (a full batch is still queued after a commit: a backlog), the interval
+ * is ACK_BEHIND_MS: each ack costs about as much CPU as ingesting a
+ * report, and agents wait 30 s before they resend.
+ *
+ * Acks go out on a connection of their own: on the ingest connection, a
+ * broker that pushes a whole backlog at once (max_inflight_messages 0)
+ * queues its PUBACKs to our acks behind that backlog, which hq reads only
+ * as fast as it commits (common/mq.c bounds the intake), so the acks
+ * would stop for the whole drain.
  */
 #define _XOPEN_SOURCE 700 /* tsearch */
 #include <search.h>
