@@ -10,7 +10,10 @@
  * agent resends, the other shelters are not held up.  With shared_group
  * several hq processes split the shelters' messages (MQTT 5 shared
  * subscriptions, docs/operations.md).  Every feed_interval_s, if anything
- * changed, the public feed is published (retained) and written.
+ * changed, the public feed is published (retained) and written.  It is
+ * built on a thread of its own, with its own connection to the database:
+ * on a million reports that takes over a second, which ingest (and every
+ * acknowledgement) would otherwise wait out.
  *
  * Acknowledgements are coalesced: a shelter's retained ack goes out at
  * most once per ack_interval_ms, always carrying the latest committed
@@ -28,6 +31,7 @@
  * would stop for the whole drain.
  */
 #define _XOPEN_SOURCE 700 /* tsearch */
+#include <pthread.h>
 #include <search.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -56,6 +60,19 @@ struct ack_list {
 	size_t n, cap;
 };
 
+/* The feed thread.  want, quit and done are shared: under lock. */
+struct feeder {
+	pthread_t thread;
+	int started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int want, quit;
+	json_t *done;    /* built, for the owner to publish; owned */
+	hq_store *store; /* the thread's own connection */
+	const struct hq_config *cfg;
+	const catalog *items; /* read only, shared */
+};
+
 struct ingest {
 	const struct hq_config *cfg;
 	schema_set *schemas;
@@ -74,6 +91,7 @@ struct ingest {
 	double next_ack;         /* monotonic s when due[] next has work */
 	int behind;              /* a full batch waits after the last */
 	char state_topic[TOPIC_MAX];
+	struct feeder feed;
 	char **born;             /* shelters born in the open transaction */
 	size_t n_born, cap_born;
 };
@@ -497,35 +515,94 @@ static int idle_wait_ms(const struct ingest *in)
 	return left <= 0 ? 0 : left >= 1000 ? 1000 : (int)left + 1;
 }
 
-/* The public feed, when due and something changed since the last. */
+/* Builds the feed (and writes feed_file) whenever the owner asks. */
+static void *feeder_main(void *arg)
+{
+	struct feeder *f = arg;
+	const struct hq_config *cfg = f->cfg;
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		while (!f->want && !f->quit)
+			pthread_cond_wait(&f->cond, &f->lock);
+		if (f->quit)
+			break;
+		pthread_mutex_unlock(&f->lock);
+		struct picture_opts o = { time(NULL), cfg->stale_after_s };
+		json_t *feed = NULL;
+		sl_error err;
+		if (feed_build(f->store, f->items, cfg->common.municipality,
+			       cfg->feed_credit, &o, &feed, &err) != 0)
+			log_error("public feed: %s", err.text);
+		else if (cfg->feed_file &&
+			 feed_write(feed, cfg->feed_file, &err) != 0)
+			log_error("public feed: %s", err.text);
+		pthread_mutex_lock(&f->lock);
+		json_decref(f->done); /* an older one nobody published */
+		f->done = feed;
+		f->want = 0;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+static int feeder_start(struct feeder *f, const struct hq_config *cfg,
+			const catalog *items, sl_error *err)
+{
+	f->cfg = cfg;
+	f->items = items;
+	f->store = store_open(cfg->common.database, err);
+	if (f->store == NULL)
+		return SL_EDB;
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
+	if (pthread_create(&f->thread, NULL, feeder_main, f) != 0) {
+		pthread_mutex_destroy(&f->lock);
+		pthread_cond_destroy(&f->cond);
+		return sl_error_set(err, SL_ENOMEM, "cannot start the feed thread");
+	}
+	f->started = 1;
+	return 0;
+}
+
+static void feeder_stop(struct feeder *f)
+{
+	if (f->started) {
+		pthread_mutex_lock(&f->lock);
+		f->quit = 1;
+		pthread_cond_signal(&f->cond);
+		pthread_mutex_unlock(&f->lock);
+		pthread_join(f->thread, NULL);
+		pthread_mutex_destroy(&f->lock);
+		pthread_cond_destroy(&f->cond);
+		json_decref(f->done);
+	}
+	store_close(f->store);
+}
+
+/* The public feed: asked for when due and something changed since the
+ * last (unless one is being built), published when built. */
 static void maybe_feed(struct ingest *in)
 {
 	const struct hq_config *cfg = in->cfg;
+	struct feeder *f = &in->feed;
 	double now = monotonic_s();
 	char topic[TOPIC_MAX];
-	json_t *feed;
-	sl_error err;
 
-	if (!in->changed || now - in->last_feed < (double)cfg->feed_interval_s)
-		return;
-	struct picture_opts o = { time(NULL), cfg->stale_after_s };
-	if (feed_build(in->store, in->items, cfg->common.municipality,
-		       cfg->feed_credit, &o, &feed, &err) != 0) {
-		log_error("public feed: %s", err.text);
-		return;
+	pthread_mutex_lock(&f->lock);
+	json_t *feed = f->done;
+	f->done = NULL;
+	if (in->changed && !f->want &&
+	    now - in->last_feed >= (double)cfg->feed_interval_s) {
+		f->want = 1;
+		pthread_cond_signal(&f->cond);
+		in->last_feed = now;
+		in->changed = 0;
 	}
-	in->last_feed = now;
-	in->changed = 0;
-	if (topic_build(topic, sizeof(topic), cfg->common.municipality, NULL,
-			TOPIC_FEED) == 0)
+	pthread_mutex_unlock(&f->lock);
+	if (feed && topic_build(topic, sizeof(topic), cfg->common.municipality,
+				NULL, TOPIC_FEED) == 0)
 		publish_json(in->mq, topic, feed, 1);
-	if (cfg->feed_file && feed_write(feed, cfg->feed_file, &err) != 0)
-		log_error("public feed: %s", err.text);
 	json_decref(feed);
-	/* ingest waits meanwhile: its reports' acks are that much later */
-	double took = monotonic_s() - now;
-	if (took >= 0.2)
-		log_warn("public feed took %.1f s; ingest waited", took);
 }
 
 static void log_counters(struct ingest *in, const char *when)
@@ -658,6 +735,8 @@ static int ingest_setup(struct ingest *in, const struct hq_config *cfg,
 	in->store = store_open(cfg->common.database, err);
 	if (in->store == NULL)
 		return SL_EDB;
+	if ((rc = feeder_start(&in->feed, cfg, in->items, err)) != 0)
+		return rc;
 
 	snprintf(client_id, sizeof(client_id), "%s",
 		 cfg->client_id ? cfg->client_id : "");
@@ -741,6 +820,7 @@ static void final_acks(struct ingest *in)
 
 static void ingest_teardown(struct ingest *in)
 {
+	feeder_stop(&in->feed);
 	if (in->mq)
 		mq_stop(in->mq, 1, 2000);
 	mq_free(in->mq);
