@@ -34,13 +34,21 @@ eventually 10 "hq is connected" grep -q "connected to" "$T/hq.log"
 LOAD_PID=$!
 PIDS+=("$LOAD_PID")
 
-# Kill at random moments while rows are still missing, restart at once.
+# Kill at random moments while rows are still missing, restart at once:
+# kill k waits for a random point in the k-th of KILLS equal slices of
+# the stored count, so a faster hq cannot finish before the last kill.
 kills=0 during=0
 while [ "$kills" -lt "$KILLS" ] && kill -0 "$LOAD_PID" 2>/dev/null; do
-	sleep "$((2 + RANDOM % 4)).$((RANDOM % 10))"
-	stored=$(sql "SELECT count(*) FROM messages")
+	target=$((TOTAL * kills / KILLS + RANDOM % (TOTAL / KILLS)))
+	target=$((target * 9 / 10))
+	stored=0
+	while [ "${stored:-0}" -lt "$target" ] && kill -0 "$LOAD_PID" 2>/dev/null; do
+		sleep 0.05
+		stored=$(sql "SELECT count(*) FROM messages")
+	done
 	kill -KILL "$HQ_PID"
 	wait "$HQ_PID" 2>/dev/null
+	stored=$(sql "SELECT count(*) FROM messages")
 	kills=$((kills + 1))
 	[ "${stored:-0}" -lt "$TOTAL" ] && during=$((during + 1))
 	echo "# SIGKILL $kills with $stored of $TOTAL stored"
