@@ -809,3 +809,18 @@ int mq_stop(mq_client *c, int send_will, int timeout_ms)
 		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
 	return 0;
 }
+
+void mq_options_common(struct mq_options *o, const struct conf_common *c,
+		       const char *client_id)
+{
+	*o = (struct mq_options){
+		.uris = c->broker,
+		.client_id = client_id,
+		.username = c->username,
+		.password = c->password,
+		.ca_file = c->ca_file,
+		.cert_file = c->cert_file,
+		.key_file = c->key_file,
+		.mqtt_version = (int)c->mqtt_version,
+	};
+}

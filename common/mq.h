@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 
+#include "conf.h"
 #include "error.h"
 
 typedef struct mq_client mq_client;
@@ -66,6 +67,12 @@ struct mq_event {
 	int code;
 	char reason[128];
 };
+
+/* Fills the connection part of o from a program's configuration (broker,
+ * credentials, TLS files, MQTT version) and client_id; the rest is zeroed
+ * (defaults).  Strings are borrowed from c and client_id. */
+void mq_options_common(struct mq_options *o, const struct conf_common *c,
+		       const char *client_id);
 
 /* Returns NULL with err set on bad options or paho failure. */
 mq_client *mq_new(const struct mq_options *opt, sl_error *err);

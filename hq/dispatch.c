@@ -233,17 +233,9 @@ static mq_client *connect_for_dispatch(const struct hq_config *cfg,
 	char client_id[64];
 	snprintf(client_id, sizeof(client_id), "sl-hq-%s-dispatch-%ld",
 		 cfg->common.municipality, (long)getpid());
-	struct mq_options o = {
-		.uris = cfg->common.broker,
-		.client_id = client_id,
-		.username = cfg->common.username,
-		.password = cfg->common.password,
-		.ca_file = cfg->common.ca_file,
-		.cert_file = cfg->common.cert_file,
-		.key_file = cfg->common.key_file,
-		.mqtt_version = (int)cfg->common.mqtt_version,
-		.clean_start = 1,
-	};
+	struct mq_options o;
+	mq_options_common(&o, &cfg->common, client_id);
+	o.clean_start = 1;
 	mq_client *mq = mq_new(&o, err);
 	if (mq && mq_start(mq, err) != 0) {
 		mq_free(mq);

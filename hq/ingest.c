@@ -749,21 +749,12 @@ static int ingest_setup(struct ingest *in, const struct hq_config *cfg,
 	in->changed = 1; /* the first feed goes out as soon as hq is up */
 	in->last_feed = in->last_counters = monotonic_s() -
 					    (double)cfg->feed_interval_s;
-	struct mq_options o = {
-		.uris = cfg->common.broker,
-		.client_id = client_id,
-		.username = cfg->common.username,
-		.password = cfg->common.password,
-		.ca_file = cfg->common.ca_file,
-		.cert_file = cfg->common.cert_file,
-		.key_file = cfg->common.key_file,
-		.mqtt_version = (int)cfg->common.mqtt_version,
-		.clean_start = 0,
-		.session_expiry_s = (unsigned)cfg->session_expiry_s,
-		.max_payload = MSG_MAX_BYTES,
-		/* a backlog stays in the broker's session, not in our memory */
-		.max_queue = (size_t)cfg->batch_max * 2,
-	};
+	struct mq_options o;
+	mq_options_common(&o, &cfg->common, client_id);
+	o.session_expiry_s = (unsigned)cfg->session_expiry_s;
+	o.max_payload = MSG_MAX_BYTES;
+	/* a backlog stays in the broker's session, not in our memory */
+	o.max_queue = (size_t)cfg->batch_max * 2;
 	in->mq = mq_new(&o, err);
 	if (in->mq == NULL)
 		return SL_ENET;

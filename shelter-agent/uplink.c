@@ -262,19 +262,10 @@ static int uplink_setup(struct uplink *u, const struct agent_config *cfg,
 		return sl_error_set(err, SL_EINVAL, "bad shelter id or municipality");
 
 	snprintf(client_id, sizeof(client_id), "sl-agent-%s-%s", muni, id);
-	struct mq_options o = {
-		.uris = cfg->common.broker,
-		.client_id = client_id,
-		.username = cfg->common.username,
-		.password = cfg->common.password,
-		.ca_file = cfg->common.ca_file,
-		.cert_file = cfg->common.cert_file,
-		.key_file = cfg->common.key_file,
-		.mqtt_version = (int)cfg->common.mqtt_version,
-		.clean_start = 0,
-		.session_expiry_s = (unsigned)cfg->session_expiry_s,
-		.max_payload = MSG_MAX_BYTES,
-	};
+	struct mq_options o;
+	mq_options_common(&o, &cfg->common, client_id);
+	o.session_expiry_s = (unsigned)cfg->session_expiry_s;
+	o.max_payload = MSG_MAX_BYTES;
 	if ((u->mq = mq_new(&o, err)) == NULL)
 		return SL_ENET;
 	if ((rc = arm_will(u, err)) || (rc = mq_subscribe(u->mq, u->topic_ack, 1, err)) ||
