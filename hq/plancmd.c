@@ -117,6 +117,13 @@ static int make_plan(const struct hq_config *cfg, hq_store *st,
 	struct estimate_opts eo = { po.now, po.horizon_h };
 	rc = estimate_needs(st, items, norms, &eo, &needs, err);
 	norms_free(norms);
+	if (rc == 0 && json_array_size(needs) == 0) {
+		fprintf(stderr, "hq plan: nothing to plan: no open shelter needs "
+				"anything over %g h (see hq estimate)\n",
+			po.horizon_h);
+		json_decref(needs);
+		return 0;
+	}
 	if (rc == 0)
 		rc = plan_create(st, items, needs, &po, plan_id, err);
 	json_decref(needs);

@@ -30,6 +30,9 @@ check "no order exceeds what its depot held" \
 		WHERE o.out > (SELECT sum(delta) FROM stock_ledger s WHERE s.depot_id = o.depot_id AND s.item = o.item)")" = 0 ]
 check "a second scenario run adds a newer report per shelter" \
 	sh -c "'$HQ' -c '$T/s1.conf' scenario kashiwazaki --seed 5 >/dev/null && [ \$(sqlite3 '$T/s1.db' 'SELECT max(seq) FROM messages') = 2 ]"
+printf 'database = %s\nmunicipality = 152056\n' "$T/s4.db" >"$T/s4.conf"
+check "with nothing needed, hq plan says so and stores no plan" \
+	sh -c "'$HQ' -c '$T/s4.conf' plan 2>&1 | grep -q 'nothing to plan' && [ \$(sqlite3 '$T/s4.db' 'SELECT count(*) FROM plans') = 0 ]"
 check "an unknown scale is refused" \
 	sh -c "! '$HQ' -c '$T/s1.conf' scenario atlantis 2>'$T/err' && grep -q 'kashiwazaki, kumamoto or national' '$T/err'"
 done_testing
