@@ -112,14 +112,17 @@ static int parse_args(const struct subcommand *sc, int argc, char **argv,
 	memset(a, 0, sizeof(*a));
 	a->cmd = sc->name;
 	for (int i = 1; i < argc; i++) {
+		/* the field half and the other hq commands say --who */
+		const char *name = strcmp(argv[i], "--who") == 0 ? "--by"
+								  : argv[i];
 		int o = 0;
-		while (o < O_N && strcmp(argv[i], opt_names[o]) != 0)
+		while (o < O_N && strcmp(name, opt_names[o]) != 0)
 			o++;
 		if (o == O_N && argv[i][0] != '-' && a->npos < MAX_POS) {
 			a->pos[a->npos++] = argv[i];
 			continue;
 		}
-		if (o == O_N || !allowed(sc, argv[i]) ||
+		if (o == O_N || !allowed(sc, name) ||
 		    (o < FIRST_FLAG && i + 1 >= argc)) {
 			fprintf(stderr, "hq survey %s: unknown or incomplete "
 					"option '%s'\nusage: hq survey %s\n",

@@ -134,4 +134,8 @@ check "filters by state and lane" \
 check "a bad state is refused" refused "--state is one of" survey_audit survey applications --state 'r*'
 check "the public feed carries no applicant's data" \
 	sh -c "! '$HQ' -c '$T/hq.conf' feed | grep -qE '山田|木村|096-000|宮園'"
+check "--who is taken for --by (the field commands and the rest of hq say --who)" \
+	sh -c "'$HQ' -c '$T/hq.conf' survey triage --again --who 佐藤 >/dev/null"
+check "... and, like --by, it needs a value" \
+	sh -c "! '$HQ' -c '$T/hq.conf' survey triage --who 2>'$T/err' && grep -q \"incomplete option '--who'\" '$T/err'"
 done_testing
