@@ -882,6 +882,7 @@ extern const char *const scenario_group_names[SCENARIO_GROUPS];
 struct scenario_data;
 struct scenario {
 	const char *scale;
+	size_t n_items; /* the catalogue's first n_items are used */
 	struct plan_input in; /* needs, stock, depots, trucks, shelters
 				 (municipality NULL) */
 	struct scenario_data *data; /* what in points into; owned here */

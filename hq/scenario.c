@@ -215,6 +215,7 @@ int scenario_make(const catalog *items, const char *scale,
 	}
 	struct scenario_data *d = sc->data;
 	sc->scale = s->name;
+	sc->n_items = s->items;
 	for (size_t i = 0; i < s->shelters; i++) {
 		snprintf(d->shelter_ids[i], sizeof(d->shelter_ids[i]),
 			 "SIM-%c-%05zu", s->name[0] - 32, i + 1);

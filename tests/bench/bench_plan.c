@@ -89,10 +89,7 @@ static int run_scale(const catalog *items, const char *scale, double goal_s,
 	}
 	printf("| %s | %zu / %zu / %zu / %zu | %zu | %.4f s | %.4f s | %.2f | "
 	       "%g s | %.3f | %zu (%.2f) | %.1f km | %.1f km | %.1f %% |\n",
-	       scale, sc->in.n_shelters, (size_t)(strcmp(scale, "kashiwazaki")
-							  ? 20
-							  : 12),
-	       sc->in.n_depots, sc->in.n_vehicles, sc->in.n_needs, best,
+	       scale, sc->in.n_shelters, sc->n_items, sc->in.n_depots, sc->in.n_vehicles, sc->in.n_needs, best,
 	       best_alloc, best_alloc / best, goal_s, best / goal_s, trips,
 	       trips ? (double)stops / (double)trips : 0, len, nn,
 	       nn > 0 ? 100 * (nn - len) / nn : 0);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "hq.h"
+#include "hq_testdb.h"
 
 static char dbpath[64], normspath[64];
 static schema_set *schemas;
@@ -58,31 +59,20 @@ static const char test_norms[] =
 
 static int setup(void **state)
 {
-	sl_error err;
-	snprintf(dbpath, sizeof(dbpath), "/tmp/sl-estimate-test.%d.db", (int)getpid());
 	snprintf(normspath, sizeof(normspath), "/tmp/sl-estimate-test.%d.json",
 		 (int)getpid());
-	remove(dbpath);
 	write_file(normspath, test_norms);
-	hq_store *st = store_open(dbpath, &err);
-	if (st == NULL)
-		fail_msg("%s", err.text);
-	*state = st;
+	*state = testdb_open(dbpath, sizeof(dbpath), "estimate-test");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char side[80];
-	store_close(*state);
-	remove(dbpath);
+	char lock[80];
+	testdb_close(*state, dbpath);
 	remove(normspath);
-	snprintf(side, sizeof(side), "%s.lock", normspath);
-	remove(side);
-	snprintf(side, sizeof(side), "%s-wal", dbpath);
-	remove(side);
-	snprintf(side, sizeof(side), "%s-shm", dbpath);
-	remove(side);
+	snprintf(lock, sizeof(lock), "%s.lock", normspath);
+	remove(lock);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "hq.h"
+#include "hq_testdb.h"
 
 static char dbpath[64];
 static catalog *items;
@@ -33,26 +34,14 @@ static int setup(void **state)
 	items = hq_load_items(&cfg, &err);
 	if (items == NULL)
 		fail_msg("%s", err.text);
-	snprintf(dbpath, sizeof(dbpath), "/tmp/sl-plan-test.%d.db",
-		 (int)getpid());
-	remove(dbpath);
-	hq_store *st = store_open(dbpath, &err);
-	if (st == NULL)
-		fail_msg("%s", err.text);
-	*state = st;
+	*state = testdb_open(dbpath, sizeof(dbpath), "plan-test");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char side[80];
-	store_close(*state);
+	testdb_close(*state, dbpath);
 	catalog_free(items);
-	remove(dbpath);
-	snprintf(side, sizeof(side), "%s-wal", dbpath);
-	remove(side);
-	snprintf(side, sizeof(side), "%s-shm", dbpath);
-	remove(side);
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 
 #include "csvfile.h"
 #include "hq.h"
+#include "hq_testdb.h"
 #include "mem.h"
 
 /* ---- capacity ---- */
@@ -180,26 +181,13 @@ static char dbpath[64];
 
 static int setup(void **state)
 {
-	sl_error err;
-	snprintf(dbpath, sizeof(dbpath), "/tmp/sl-shelterimport.%d.db",
-		 (int)getpid());
-	remove(dbpath);
-	hq_store *st = store_open(dbpath, &err);
-	if (st == NULL)
-		fail_msg("%s", err.text);
-	*state = st;
+	*state = testdb_open(dbpath, sizeof(dbpath), "shelterimport");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char side[80];
-	store_close(*state);
-	remove(dbpath);
-	snprintf(side, sizeof(side), "%s-wal", dbpath);
-	remove(side);
-	snprintf(side, sizeof(side), "%s-shm", dbpath);
-	remove(side);
+	testdb_close(*state, dbpath);
 	return 0;
 }
 

@@ -11,30 +11,19 @@
 #include <unistd.h>
 
 #include "hq.h"
+#include "hq_testdb.h"
 
 static char dbpath[64];
 
 static int setup(void **state)
 {
-	sl_error err;
-	snprintf(dbpath, sizeof(dbpath), "/tmp/sl-store-test.%d.db", (int)getpid());
-	remove(dbpath);
-	hq_store *st = store_open(dbpath, &err);
-	if (st == NULL)
-		fail_msg("%s", err.text);
-	*state = st;
+	*state = testdb_open(dbpath, sizeof(dbpath), "store-test");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char side[80];
-	store_close(*state);
-	remove(dbpath);
-	snprintf(side, sizeof(side), "%s-wal", dbpath);
-	remove(side);
-	snprintf(side, sizeof(side), "%s-shm", dbpath);
-	remove(side);
+	testdb_close(*state, dbpath);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hq.h"
+#include "hq_testdb.h"
 
 static char dbpath[64];
 
@@ -47,11 +48,7 @@ static void instants_not_strings(void **state)
 	(void)state;
 	sl_error err;
 	json_t *rows;
-	snprintf(dbpath, sizeof(dbpath), "/tmp/sl-timeline-test.%d.db",
-		 (int)getpid());
-	remove(dbpath);
-	hq_store *st = store_open(dbpath, &err);
-	assert_non_null(st);
+	hq_store *st = testdb_open(dbpath, sizeof(dbpath), "timeline-test");
 	/* 18:00 in Japan and 09:00 UTC are one instant */
 	put(st, "A", 1, "2024-01-09T18:00:00+09:00", 10);
 	put(st, "B", 1, "2024-01-09T09:00:00Z", 5);
@@ -67,8 +64,7 @@ static void instants_not_strings(void **state)
 	assert_int_equal(timeline_rows(st, &rows, &err), 0);
 	expect_row(rows, 2, 1, 7); /* B at 0 no longer counts as a shelter */
 	json_decref(rows);
-	store_close(st);
-	remove(dbpath);
+	testdb_close(st, dbpath);
 }
 
 int main(void)
