@@ -23,7 +23,7 @@ override CFLAGS += -std=c11 $(WARN) -MMD -MP
 LIBGPS   := $(shell objdump -p "$$($(CC) -print-file-name=libgps.so)" 2>/dev/null | \
               awk '/SONAME/ { print $$2 }')
 CPPFLAGS += $(if $(LIBGPS),-DSL_LIBGPS='"$(LIBGPS)"')
-LDLIBS   := -lpaho-mqtt3as -ljansson -lsqlite3 -lcsv -ldl -lpthread -lm
+LDLIBS   := -lpaho-mqtt3as -lmosquitto -ljansson -lsqlite3 -lcsv -ldl -lpthread -lm
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)

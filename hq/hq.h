@@ -25,6 +25,8 @@ struct hq_config {
 	long long batch_max;      /* messages per ingest transaction */
 	long long batch_wait_ms;  /* how long a batch may wait to fill */
 	long long ack_interval_ms; /* least time between two acks to one shelter */
+	char *inbox;              /* NULL: <database>.inbox */
+	long long intake_max;     /* received, not yet in the inbox */
 	long long session_expiry_s;
 	long long stale_after_s;
 	char *client_id;     /* NULL: sl-hq-<municipality> */
@@ -61,6 +63,13 @@ struct sqlite3 *store_db(hq_store *st);
 int store_begin(hq_store *st, sl_error *err);
 int store_commit(hq_store *st, sl_error *err);
 void store_rollback(hq_store *st);
+
+/* How far `hq run` processed the inbox of that generation (0: not at
+ * all); and, inside the batch's transaction, how far it has now. */
+int store_cursor(hq_store *st, const char *generation, long long *id,
+		 sl_error *err);
+int store_set_cursor(hq_store *st, const char *generation, long long id,
+		     sl_error *err);
 
 /* Outcome of storing one message. */
 enum store_result { STORE_NEW, STORE_DUPLICATE, STORE_IGNORED };

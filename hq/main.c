@@ -20,6 +20,13 @@ static const struct conf_option hq_options[] = {
 	{ "batch_wait_ms", CONF_INT, "20", 0, 10000, 0,
 	  offsetof(struct hq_config, batch_wait_ms),
 	  "how long a batch waits for more messages" },
+	{ "inbox", CONF_STRING, NULL, 0, 4096, 0,
+	  offsetof(struct hq_config, inbox),
+	  "where `run` keeps what it received and has not processed yet "
+	  "(default: the database's path with .inbox)" },
+	{ "intake_max", CONF_INT, "8192", 16, 1000000, 0,
+	  offsetof(struct hq_config, intake_max),
+	  "messages received and not yet in the inbox before hq stops reading" },
 	{ "ack_interval_ms", CONF_INT, "250", 0, 10000, 0,
 	  offsetof(struct hq_config, ack_interval_ms),
 	  "least time between two acknowledgements to one shelter (latest value)" },

@@ -360,6 +360,12 @@ static const char *const migrations[] = {
 	"  number, application_id, grade, issued_at ON certificates"
 	"  BEGIN SELECT RAISE(ABORT, 'an issued certificate is not changed');"
 	"  END;",
+	/* 6 -> 7: how far `hq run` has processed its inbox (common/inbox.h),
+	 * written in the same transaction as what it stored */
+	"CREATE TABLE ingest_cursor ("
+	"  generation TEXT NOT NULL,"
+	"  inbox_id INTEGER NOT NULL"
+	");",
 };
 
 enum stmt_id {
@@ -379,6 +385,9 @@ enum stmt_id {
 	ST_SET_OPERATOR,
 	ST_ADOPT_REGISTERED,
 	ST_RECEIPT_LINE,
+	ST_GET_CURSOR,
+	ST_CLEAR_CURSOR,
+	ST_SET_CURSOR,
 	ST_COUNT
 };
 
@@ -402,6 +411,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"INSERT INTO needs (shelter_id, seq, line, item, qty, urgency)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_GET_ACKED] = "SELECT acked_seq FROM shelters WHERE shelter_id = ?1",
+	[ST_GET_CURSOR] = "SELECT inbox_id FROM ingest_cursor WHERE generation = ?1",
+	[ST_CLEAR_CURSOR] = "DELETE FROM ingest_cursor",
+	[ST_SET_CURSOR] = "INSERT INTO ingest_cursor (generation, inbox_id)"
+			  " VALUES (?1, ?2)",
 	/* settled = stored, or rejected with a readable seq */
 	[ST_NEXT_SEQS] = "SELECT seq FROM messages WHERE shelter_id = ?1"
 			 " AND seq > ?2 UNION SELECT seq FROM dead_letters"
@@ -599,6 +612,41 @@ int store_acked_seq(hq_store *st, const char *shelter_id, long long *seq,
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_error(st->db, err, "read acked_seq");
+	return 0;
+}
+
+int store_cursor(hq_store *st, const char *generation, long long *id,
+		 sl_error *err)
+{
+	sqlite3_stmt *s = st->st[ST_GET_CURSOR];
+	*id = 0;
+	bind_text(s, 1, generation);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st->db, err, "read the ingest cursor");
+	return 0;
+}
+
+int store_set_cursor(hq_store *st, const char *generation, long long id,
+		     sl_error *err)
+{
+	sqlite3_stmt *clear = st->st[ST_CLEAR_CURSOR];
+	sqlite3_stmt *set = st->st[ST_SET_CURSOR];
+	int rc = sqlite3_step(clear);
+	sqlite3_reset(clear);
+	if (rc == SQLITE_DONE) {
+		bind_text(set, 1, generation);
+		sqlite3_bind_int64(set, 2, id);
+		rc = sqlite3_step(set);
+		sqlite3_reset(set);
+		sqlite3_clear_bindings(set);
+	}
+	if (rc != SQLITE_DONE)
+		return db_error(st->db, err, "write the ingest cursor");
 	return 0;
 }
 

@@ -42,9 +42,28 @@ b0=$(date +%s.%N)
 mosquitto_sub -p "$PORT" -c -i "$SUB_ID" -q 1 -t "$TOPIC" -C "$N" >/dev/null
 b1=$(date +%s.%N)
 
+# Custody: from hq's start until the inbox has committed all N (its row
+# ids only grow; hq's own retained hq_state may count for one or two).
+# Polled every 5 ms on one read connection, printed as wall-clock time.
+custody_poll() {
+	python3 - "$T/hq.db.inbox" "$N" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=5)
+def seq():
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'inbox'").fetchone()
+    return row[0] if row else 0
+goal = seq() + int(sys.argv[2])
+while seq() < goal:
+    time.sleep(0.005)
+print(f"{time.time():.3f}")
+PY
+}
+
 # hq: from its start until every shelter's acked_seq is PER.
 "$LOAD" -b "$BROKER" -s "$S" -n "$PER" -a -W -t 3600 >"$T/drain.out" 2>&1 &
 waiter=$!
+custody_poll >"$T/custody.out" &
+poller=$!
 sleep 1
 h0=$(date +%s.%N)
 start_hq
@@ -56,6 +75,8 @@ while kill -0 "$waiter" 2>/dev/null; do
 done
 wait "$waiter" || { echo "bench: hq did not drain the backlog"; cat "$T/drain.out"; exit 1; }
 h1=$(date +%s.%N)
+wait "$poller" || { echo "bench: the inbox never held the backlog"; exit 1; }
+c1=$(cat "$T/custody.out")
 stored=$(sql "SELECT count(*) FROM messages")
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$HQ_PID/status")
 # CPU seconds hq used for the drain (all threads; the main thread alone):
@@ -74,11 +95,11 @@ counters=$(tail -1 "$T/hq.log" | sed 's/.*hq\[info\] //')
 # what hq warned about (slow feeds, lost connections), for the record
 grep 'hq\[warn' "$T/hq.log" | tail -5 | sed 's/^/# hq: /' || true
 
-python3 - "$N" "$S" "$PER" "$b0" "$b1" "$h0" "$h1" "$stored" "$hwm" "$rss" "$cpu" "$cpu_main" \
+python3 - "$N" "$S" "$PER" "$b0" "$b1" "$h0" "$h1" "$c1" "$stored" "$hwm" "$rss" "$cpu" "$cpu_main" \
 	"$(grep RESULT "$T/lat.out")" "$(grep RESULT "$T/pace.out")" \
 	"$LAT_S" "$LAT_PER" "$LAT_RATE" "$counters" <<'PY'
 import sys
-(n, s, per, b0, b1, h0, h1, stored, hwm, rss, cpu, cpu_main, lat, pace, lat_s,
+(n, s, per, b0, b1, h0, h1, c1, stored, hwm, rss, cpu, cpu_main, lat, pace, lat_s,
  lat_per, rate, counters) = sys.argv[1:]
 n = int(n)
 base = n / (float(b1) - float(b0))
@@ -86,7 +107,13 @@ ours = n / (float(h1) - float(h0))
 def kv(line):
     return dict(f.split("=", 1) for f in line.split()[1:])
 lat, pace = kv(lat), kv(pace)
-print(f"backlog drain: {n} reports from {s} shelters x {per}: hq stored and "
+custody = n / (float(c1) - float(h0))
+print(f"backlog drain into custody: {n} reports from {s} shelters x {per}: "
+      f"hq's inbox committed all in {float(c1) - float(h0):.2f} s = "
+      f"{custody:.0f}/s; mosquitto_sub -c -q 1 drained the same backlog in "
+      f"{float(b1) - float(b0):.2f} s = {base:.0f}/s; ratio hq/mosquitto_sub "
+      f"{custody / base:.3f} (goal 0.8)")
+print(f"backlog processed: {n} reports from {s} shelters x {per}: hq stored and "
       f"acknowledged all in {float(h1) - float(h0):.1f} s = {ours:.0f}/s "
       f"({stored} rows); mosquitto_sub -c -q 1 drained the same backlog in "
       f"{float(b1) - float(b0):.1f} s = {base:.0f}/s; ratio hq/mosquitto_sub "

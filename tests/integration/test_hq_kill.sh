@@ -4,9 +4,9 @@
 # ingests; hq is killed with SIGKILL at random moments during ingest (at
 # least 3 times) and restarted on its persistent session.
 #
-# paho sends the PUBACK for an incoming message when it receives it, not
-# when hq has committed it, so a SIGKILL loses whatever hq held in memory
-# (docs/benchmarks.md, "hq ingest").  The end-to-end acked_seq is the
+# The MQTT client sends the PUBACK for an incoming message when it
+# receives it, not when hq has committed it to its inbox, so a SIGKILL
+# loses whatever hq held in memory (docs/protocol.md, section 9).  The end-to-end acked_seq is the
 # guarantee: like the agents, the generator resends everything above a
 # shelter's acked_seq when acknowledgements stop advancing.  At the end
 # every report is stored exactly once and every acked_seq is 100.
