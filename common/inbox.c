@@ -172,7 +172,7 @@ static void delete_released(inbox *ib, long long upto)
 static void *writer_main(void *arg)
 {
 	inbox *ib = arg;
-	int failures = 0;
+	int failures = 0, deleted_last = 0;
 	double give_up = 0; /* closing: when to stop retrying a failed disk */
 
 	pthread_mutex_lock(&ib->lock);
@@ -186,11 +186,16 @@ static void *writer_main(void *arg)
 			break;
 		pthread_mutex_unlock(&ib->lock);
 
-		if (n == 0 || released - ib->deleted_id >= DELETE_BACKLOG) {
+		/* while messages wait, one chunk per commit at most: a
+		 * backlog of deletions must not hold up custody */
+		if (n == 0 || (!deleted_last &&
+			       released - ib->deleted_id >= DELETE_BACKLOG)) {
 			delete_released(ib, released);
+			deleted_last = 1;
 			pthread_mutex_lock(&ib->lock);
 			continue;
 		}
+		deleted_last = 0;
 		long long last = 0;
 		sl_error err;
 		if (commit_entries(ib, tail, n, &last, &err) != 0) {

@@ -93,10 +93,10 @@ struct ingest {
 	schema_set *schemas;
 	catalog *items;
 	hq_store *store;
-	mqsub *sub;        /* the subscription, hq_state and its Will */
+	mqsub *sub;        /* the subscription, hq_state, the feed, orders */
 	inbox *inbox;      /* what sub received, until processed */
 	long long cursor;  /* the last inbox id processed (committed) */
-	mq_client *out_mq; /* acknowledgements, the feed, dispatch resends */
+	mq_client *out_mq; /* acknowledgements only */
 	struct ingest_counters n;
 	limit_table *limits;
 	double last_feed, last_counters; /* monotonic seconds */
@@ -297,8 +297,8 @@ static void resend_orders(struct ingest *in)
 					json_string_value(json_object_get(
 						row, "municipality")),
 					in->born[i], TOPIC_DISPATCH) != 0 ||
-			    mq_publish(in->out_mq, topic, text, strlen(text), 1, 0,
-				       0, &err) != 0)
+			    mqsub_publish(in->sub, topic, text, strlen(text), 1,
+					  0, &err) != 0)
 				log_warn("dispatch %s to %s not resent",
 					 json_string_value(json_object_get(
 						 row, "dispatch_id")),
@@ -374,9 +374,11 @@ static int ingest_one(struct ingest *in, const struct mq_event *ev,
 	return 0;
 }
 
-/* 0 when handed to paho, non-zero (logged) otherwise. */
-static int publish_json(mq_client *mq, const char *topic, json_t *msg,
-			int retain)
+/* 0 when handed to the client library, non-zero (logged) otherwise.
+ * Acks go on out (paho); anything else on sub, so that a large feed
+ * never queues the acks behind it on one TCP connection. */
+static int publish_json(mq_client *out, mqsub *sub, const char *topic,
+			json_t *msg, int retain)
 {
 	char *text = msg_encode(msg);
 	sl_error err;
@@ -385,7 +387,8 @@ static int publish_json(mq_client *mq, const char *topic, json_t *msg,
 		log_error("out of memory encoding %s", topic);
 		return SL_ENOMEM;
 	}
-	rc = mq_publish(mq, topic, text, strlen(text), 1, retain, 0, &err);
+	rc = out ? mq_publish(out, topic, text, strlen(text), 1, retain, 0, &err)
+		 : mqsub_publish(sub, topic, text, strlen(text), 1, retain, &err);
 	if (rc != 0)
 		log_warn("publish %s: %s", topic, err.text);
 	free(text);
@@ -452,7 +455,7 @@ static int publish_ack(struct ingest *in, const struct ack_state *s,
 				now);
 	if (ack == NULL)
 		return SL_ENOMEM;
-	int rc = publish_json(in->out_mq, topic, ack, 1);
+	int rc = publish_json(in->out_mq, NULL, topic, ack, 1);
 	json_decref(ack);
 	if (rc == 0)
 		in->n.acknowledged++;
@@ -533,11 +536,33 @@ static int idle_wait_ms(const struct ingest *in)
 	return left <= 0 ? 0 : left >= 1000 ? 1000 : (int)left + 1;
 }
 
+/*
+ * Custody before processing when CPU is short: the threads that take
+ * messages off the broker and commit them to the inbox keep the normal
+ * priority; processing and the feed run PROCESS_NICE lower.  Measured on
+ * the 2-core machine where mosquitto itself needs a core: a 200,000
+ * report backlog went into custody at 112,000/s with equal priorities
+ * and 141,000/s with processing niced (docs/benchmarks.md).  Not so low
+ * that a processing transaction, which holds the database's write lock,
+ * keeps an operator's command waiting for long.  Linux-specific (the
+ * nice value of one thread); elsewhere nothing changes.
+ */
+#define PROCESS_NICE 10
+static void lower_priority(void)
+{
+#ifdef __linux__
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+			getpriority(PRIO_PROCESS, 0) + PROCESS_NICE) != 0)
+		log_warn("processing keeps its priority: %s", strerror(errno));
+#endif
+}
+
 /* Builds the feed (and writes feed_file) whenever the owner asks. */
 static void *feeder_main(void *arg)
 {
 	struct feeder *f = arg;
 	const struct hq_config *cfg = f->cfg;
+	lower_priority();
 	pthread_mutex_lock(&f->lock);
 	for (;;) {
 		while (!f->want && !f->quit)
@@ -619,7 +644,7 @@ static void maybe_feed(struct ingest *in)
 	pthread_mutex_unlock(&f->lock);
 	if (feed && topic_build(topic, sizeof(topic), cfg->common.municipality,
 				NULL, TOPIC_FEED) == 0)
-		publish_json(in->out_mq, topic, feed, 1);
+		publish_json(NULL, in->sub, topic, feed, 1);
 	json_decref(feed);
 }
 
@@ -920,27 +945,6 @@ static void ingest_teardown(struct ingest *in)
 	free(in->due.v);
 	clear_births(in);
 	free(in->born);
-}
-
-/*
- * Custody before processing when CPU is short: the threads that take
- * messages off the broker and commit them to the inbox keep the normal
- * priority, this one (processing) runs PROCESS_NICE lower.  Measured on
- * the 2-core machine where mosquitto itself needs a core: a 200,000
- * report backlog went into custody at 112,000/s with equal priorities
- * and 141,000/s with processing niced (docs/benchmarks.md).  Not so low
- * that a processing transaction, which holds the database's write lock,
- * keeps an operator's command waiting for long.  Linux-specific (the
- * nice value of one thread); elsewhere nothing changes.
- */
-#define PROCESS_NICE 10
-static void lower_priority(void)
-{
-#ifdef __linux__
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
-			getpriority(PRIO_PROCESS, 0) + PROCESS_NICE) != 0)
-		log_warn("processing keeps its priority: %s", strerror(errno));
-#endif
 }
 
 int ingest_run(const struct hq_config *cfg, sl_error *err)

@@ -1,0 +1,52 @@
+#!/bin/bash
+# The floor under hq's backlog drain (docs/benchmarks.md, "hq ingest"):
+# the same backlog of DRAIN_SHELTERS x DRAIN_PER status reports, queued
+# once for several persistent sessions, drained by
+#  - mosquitto_sub -q 1 >/dev/null (the issue's baseline),
+#  - libmosquitto and paho clients that drop every message,
+#  - a libmosquitto client that only appends topic and payload to a
+#    file (stdio, one fsync at the end): the least any durable store of
+#    these bytes costs,
+# each as a ratio of mosquitto_sub's rate.  mosquitto_sub runs first and
+# last, to show how much the machine moved meanwhile.
+. "$(dirname "$0")/../integration/lib.sh"
+LOAD="$ROOT/$BUILD/bench/hq_load"
+DRAIN="$ROOT/$BUILD/bench/bench_drain"
+S=${DRAIN_SHELTERS:-10000}
+PER=${DRAIN_PER:-100}
+N=$((S * PER))
+TOPIC="shelterlink/v1/$MUNI/+/status"
+
+BROKER_EXTRA="max_queued_messages 0" start_broker
+for id in sub1 sub2 mosq paho file; do
+	mosquitto_sub -p "$PORT" -c -i "sl-drain-$id" -q 1 -t "$TOPIC" -E
+done
+"$LOAD" -b "$BROKER" -s "$S" -n "$PER" -c 2 | tail -1 >"$T/pub.out" ||
+	{ echo "bench: publishing failed"; cat "$T/pub.out"; exit 1; }
+
+sub_rate() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	mosquitto_sub -p "$PORT" -c -i "sl-drain-$1" -q 1 -t "$TOPIC" -C "$N" >/dev/null
+	t1=$(date +%s.%N)
+	awk "BEGIN {printf \"%.0f\", $N / ($t1 - $t0)}"
+}
+rate_of() { sed -n 's/.*rate=\([0-9]*\).*/\1/p'; }
+
+first=$(sub_rate sub1)
+mosq=$("$DRAIN" mosquitto "$PORT" sl-drain-mosq "$N" | rate_of)
+paho=$("$DRAIN" paho "$PORT" sl-drain-paho "$N" | rate_of)
+file=$("$DRAIN" file "$PORT" sl-drain-file "$N" "$T/backlog.bin" | rate_of)
+last=$(sub_rate sub2)
+bytes=$(stat -c %s "$T/backlog.bin")
+
+python3 - "$N" "$first" "$last" "$mosq" "$paho" "$file" "$bytes" <<'PY'
+import sys
+n, first, last, mosq, paho, file, size = map(float, sys.argv[1:])
+base = (first + last) / 2
+print(f"drain floor, {int(n)} reports: mosquitto_sub {first:.0f}/s before and "
+      f"{last:.0f}/s after (baseline {base:.0f}/s)")
+for name, rate in (("libmosquitto, dropped", mosq), ("paho async, dropped", paho),
+                   (f"libmosquitto into a file ({size / 1e6:.0f} MB, one fsync)", file)):
+    print(f"  {name}: {rate:.0f}/s, ratio {rate / base:.3f}")
+PY
