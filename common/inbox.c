@@ -33,6 +33,7 @@ struct inbox {
 	sqlite3_stmt *insert, *del; /* the writer's */
 	sqlite3_stmt *select;	    /* the owner's */
 	char generation[40];
+	char *path; /* owned, for messages */
 	size_t max_payload;
 
 	pthread_mutex_t lock;
@@ -164,7 +165,7 @@ static void delete_released(inbox *ib, long long upto)
 			 : db_error(ib->wdb, &err, "inbox delete");
 	sqlite3_reset(ib->del);
 	if (rc != 0)
-		log_warn("%s", err.text); /* tried again later */
+		log_warn("%s: %s", ib->path, err.text); /* tried again later */
 	else
 		ib->deleted_id = upto;
 }
@@ -200,9 +201,9 @@ static void *writer_main(void *arg)
 		sl_error err;
 		if (commit_entries(ib, tail, n, &last, &err) != 0) {
 			if (failures++ % 60 == 0)
-				log_error("%s; %zu messages wait in memory, "
+				log_error("%s: %s; %zu messages wait in memory, "
 					  "retrying every second",
-					  err.text, n);
+					  ib->path, err.text, n);
 			nanosleep(&(struct timespec){.tv_sec = 1}, NULL);
 			pthread_mutex_lock(&ib->lock);
 			if (ib->closing && give_up == 0)
@@ -242,6 +243,12 @@ inbox *inbox_open(const char *path, size_t ring_max, size_t max_payload,
 		return NULL;
 	}
 	ib->cap = ring_max ? ring_max : 1;
+	if ((ib->path = strdup(path)) == NULL) {
+		free(ib->ring);
+		free(ib);
+		sl_error_set(err, SL_ENOMEM, "out of memory");
+		return NULL;
+	}
 	ib->max_payload = max_payload;
 	pthread_mutex_init(&ib->lock, NULL);
 	pthread_cond_init(&ib->more, NULL);
@@ -285,6 +292,7 @@ void inbox_close(inbox *ib)
 	pthread_cond_destroy(&ib->space);
 	pthread_cond_destroy(&ib->committed_cv);
 	free(ib->ring);
+	free(ib->path);
 	free(ib);
 }
 

@@ -8,6 +8,10 @@
  *   bench_drain file PORT CLIENT_ID N FILE   libmosquitto, topic and payload
  *                                            appended to FILE through stdio,
  *                                            one fsync at the end
+ *   bench_drain inbox PORT CLIENT_ID N FILE  libmosquitto into hq's inbox
+ *                                            (common/inbox.c) at FILE, until
+ *                                            it has committed all: hq's
+ *                                            custody without processing
  *
  * The session (clean session off, subscribed at QoS 1) must exist.
  * Prints "RESULT mode=M n=N s=SECONDS rate=PER_SECOND".
@@ -22,9 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inbox.h"
+
 static long long want;
 static atomic_llong got;
 static FILE *out;
+static inbox *box;
 
 static double now_s(void)
 {
@@ -37,6 +44,8 @@ static void on_mosq_message(struct mosquitto *m, void *arg,
 			    const struct mosquitto_message *msg)
 {
 	(void)arg;
+	if (box)
+		inbox_put(box, msg->topic, msg->payload, (size_t)msg->payloadlen);
 	if (out) {
 		fputs(msg->topic, out);
 		fwrite(msg->payload, 1, (size_t)msg->payloadlen, out);
@@ -95,20 +104,33 @@ static int drain_paho(int port, const char *id)
 
 int main(int argc, char **argv)
 {
-	if (argc < 5 || (strcmp(argv[1], "file") == 0 && argc < 6)) {
-		fprintf(stderr, "usage: bench_drain mosquitto|paho|file PORT "
-				"CLIENT_ID N [FILE]\n");
+	int to_file = argc >= 2 && (strcmp(argv[1], "file") == 0 ||
+				    strcmp(argv[1], "inbox") == 0);
+	if (argc < 5 || (to_file && argc < 6)) {
+		fprintf(stderr, "usage: bench_drain mosquitto|paho|file|inbox "
+				"PORT CLIENT_ID N [FILE]\n");
 		return 2;
 	}
 	int port = atoi(argv[2]);
 	want = atoll(argv[4]);
+	double t0 = now_s();
+	sl_error err;
 	if (strcmp(argv[1], "file") == 0 && (out = fopen(argv[5], "w")) == NULL) {
 		perror(argv[5]);
 		return 1;
 	}
-	double t0 = now_s();
+	if (strcmp(argv[1], "inbox") == 0 &&
+	    (box = inbox_open(argv[5], 8192, 0, &err)) == NULL) {
+		fprintf(stderr, "bench_drain: %s\n", err.text);
+		return 1;
+	}
 	int rc = strcmp(argv[1], "paho") == 0 ? drain_paho(port, argv[3])
 					      : drain_mosquitto(port, argv[3]);
+	if (box) {
+		while (inbox_wait(box, want, 1000) < want)
+			;
+		inbox_close(box);
+	}
 	if (out && (fflush(out) != 0 || fsync(fileno(out)) != 0 ||
 		    fclose(out) != 0)) {
 		perror(argv[5]);

@@ -7,6 +7,8 @@
 #  - a libmosquitto client that only appends topic and payload to a
 #    file (stdio, one fsync at the end): the least any durable store of
 #    these bytes costs,
+#  - a libmosquitto client putting them into hq's inbox (common/inbox.c)
+#    until it has committed all: hq's custody without the processing,
 # each as a ratio of mosquitto_sub's rate.  mosquitto_sub runs first and
 # last, to show how much the machine moved meanwhile.
 . "$(dirname "$0")/../integration/lib.sh"
@@ -18,7 +20,7 @@ N=$((S * PER))
 TOPIC="shelterlink/v1/$MUNI/+/status"
 
 BROKER_EXTRA="max_queued_messages 0" start_broker
-for id in sub1 sub2 mosq paho file; do
+for id in sub1 sub2 mosq paho file inbox; do
 	mosquitto_sub -p "$PORT" -c -i "sl-drain-$id" -q 1 -t "$TOPIC" -E
 done
 "$LOAD" -b "$BROKER" -s "$S" -n "$PER" -c 2 | tail -1 >"$T/pub.out" ||
@@ -37,16 +39,18 @@ first=$(sub_rate sub1)
 mosq=$("$DRAIN" mosquitto "$PORT" sl-drain-mosq "$N" | rate_of)
 paho=$("$DRAIN" paho "$PORT" sl-drain-paho "$N" | rate_of)
 file=$("$DRAIN" file "$PORT" sl-drain-file "$N" "$T/backlog.bin" | rate_of)
+inbox=$("$DRAIN" inbox "$PORT" sl-drain-inbox "$N" "$T/backlog.inbox" | rate_of)
 last=$(sub_rate sub2)
 bytes=$(stat -c %s "$T/backlog.bin")
 
-python3 - "$N" "$first" "$last" "$mosq" "$paho" "$file" "$bytes" <<'PY'
+python3 - "$N" "$first" "$last" "$mosq" "$paho" "$file" "$inbox" "$bytes" <<'PY'
 import sys
-n, first, last, mosq, paho, file, size = map(float, sys.argv[1:])
+n, first, last, mosq, paho, file, inbox, size = map(float, sys.argv[1:])
 base = (first + last) / 2
 print(f"drain floor, {int(n)} reports: mosquitto_sub {first:.0f}/s before and "
       f"{last:.0f}/s after (baseline {base:.0f}/s)")
 for name, rate in (("libmosquitto, dropped", mosq), ("paho async, dropped", paho),
-                   (f"libmosquitto into a file ({size / 1e6:.0f} MB, one fsync)", file)):
+                   (f"libmosquitto into a file ({size / 1e6:.0f} MB, one fsync)", file),
+                   ("libmosquitto into hq's inbox, all committed", inbox)):
     print(f"  {name}: {rate:.0f}/s, ratio {rate / base:.3f}")
 PY
