@@ -6,15 +6,7 @@
 #
 # The full disk is a 256 KiB tmpfs mounted in a private mount namespace
 # (unshare -m, or -rm when not root), so nothing outside this test sees it.
-if [ -z "${SL_MOUNT_NS:-}" ]; then
-	ns=-m
-	[ "$(id -u)" = 0 ] || ns=-rm
-	if SL_MOUNT_NS=1 unshare "$ns" true 2>/dev/null; then
-		SL_MOUNT_NS=1 exec unshare "$ns" "$0" "$@"
-	fi
-	echo "not ok 1 - unshare $ns is needed for a private tmpfs"
-	exit 1
-fi
+. "$(dirname "$0")/mountns.sh"
 . "$(dirname "$0")/lib.sh"
 
 start_broker || { not_ok "start mosquitto"; done_testing; exit 1; }

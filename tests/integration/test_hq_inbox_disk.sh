@@ -5,15 +5,7 @@
 #
 # The disk is a 512 KiB tmpfs in a private mount namespace (unshare -m,
 # or -rm when not root), so nothing outside this test sees it.
-if [ -z "${SL_MOUNT_NS:-}" ]; then
-	ns=-m
-	[ "$(id -u)" = 0 ] || ns=-rm
-	if SL_MOUNT_NS=1 unshare "$ns" true 2>/dev/null; then
-		SL_MOUNT_NS=1 exec unshare "$ns" "$0" "$@"
-	fi
-	echo "not ok 1 - unshare $ns is needed for a private tmpfs"
-	exit 1
-fi
+. "$(dirname "$0")/mountns.sh"
 . "$(dirname "$0")/lib.sh"
 LOAD="$ROOT/$BUILD/bench/hq_load"
 SHELTERS=50 PER=100
