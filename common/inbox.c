@@ -6,11 +6,15 @@
 #define _POSIX_C_SOURCE 200809L
 #include "inbox.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "deadline.h"
@@ -33,7 +37,8 @@ struct inbox {
 	sqlite3_stmt *insert, *del; /* the writer's */
 	sqlite3_stmt *select;	    /* the owner's */
 	char generation[40];
-	char *path; /* owned, for messages */
+	char *path;  /* owned, for messages */
+	int lock_fd; /* holds the flock; -1: none */
 	size_t max_payload;
 
 	pthread_mutex_t lock;
@@ -85,8 +90,26 @@ static int one_value(sqlite3 *db, const char *sql, char *text, size_t size,
 	return rc;
 }
 
+/* One process per inbox: two would each process the other's messages.
+ * flock, not fcntl: SQLite's own locks are fcntl locks, which this
+ * descriptor must not disturb (it is closed after SQLite's). */
+static int lock_file(inbox *ib, const char *path, sl_error *err)
+{
+	ib->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (ib->lock_fd < 0)
+		return sl_error_set(err, SL_EIO, "%s: %s", path, strerror(errno));
+	if (flock(ib->lock_fd, LOCK_EX | LOCK_NB) != 0)
+		return sl_error_set(err, SL_EIO,
+				    "%s: in use by another process (each hq run "
+				    "needs an inbox of its own)",
+				    path);
+	return 0;
+}
+
 static int open_dbs(inbox *ib, const char *path, sl_error *err)
 {
+	if (lock_file(ib, path, err) != 0)
+		return SL_EIO;
 	int rc = db_open(&ib->wdb, path, migrations,
 			 (int)(sizeof(migrations) / sizeof(migrations[0])),
 			 DB_SYNC_FULL, err);
@@ -125,7 +148,7 @@ static int open_dbs(inbox *ib, const char *path, sl_error *err)
 			"(SELECT seq FROM sqlite_sequence WHERE name = "
 			"'inbox'), 0)",
 			NULL, 0, &ib->deleted_id, err);
-	if (rc != 0)
+	if (rc != 0 && strstr(err->text, path) == NULL)
 		sl_error_set(err, rc, "%s: %s", path, err->text);
 	return rc;
 }
@@ -243,6 +266,7 @@ inbox *inbox_open(const char *path, size_t ring_max, size_t max_payload,
 		return NULL;
 	}
 	ib->cap = ring_max ? ring_max : 1;
+	ib->lock_fd = -1;
 	if ((ib->path = strdup(path)) == NULL) {
 		free(ib->ring);
 		free(ib);
@@ -287,6 +311,8 @@ void inbox_close(inbox *ib)
 	sqlite3_finalize(ib->select);
 	db_close(ib->wdb);
 	db_close(ib->rdb);
+	if (ib->lock_fd >= 0)
+		close(ib->lock_fd);
 	pthread_mutex_destroy(&ib->lock);
 	pthread_cond_destroy(&ib->more);
 	pthread_cond_destroy(&ib->space);

@@ -771,15 +771,19 @@ static int ingest_batch(struct ingest *in, sl_error *err)
 	return 0;
 }
 
-/* <database>.inbox unless configured: owned by the caller. */
+/* As configured, or <database>.inbox, or with a client_id (hq processes
+ * sharing a database each have one) <database>.<client_id>.inbox.
+ * Owned by the caller. */
 static char *inbox_path(const struct hq_config *cfg)
 {
 	if (cfg->inbox)
 		return strdup(cfg->inbox);
-	size_t n = strlen(cfg->common.database) + sizeof(".inbox");
+	const char *id = cfg->client_id ? cfg->client_id : "";
+	size_t n = strlen(cfg->common.database) + strlen(id) + sizeof("..inbox");
 	char *path = malloc(n);
 	if (path)
-		snprintf(path, n, "%s.inbox", cfg->common.database);
+		snprintf(path, n, "%s%s%s.inbox", cfg->common.database,
+			 *id ? "." : "", id);
 	return path;
 }
 

@@ -363,9 +363,9 @@ static const char *const migrations[] = {
 	/* 6 -> 7: how far `hq run` has processed its inbox (common/inbox.h),
 	 * written in the same transaction as what it stored */
 	"CREATE TABLE ingest_cursor ("
-	"  generation TEXT NOT NULL,"
+	"  generation TEXT PRIMARY KEY,"
 	"  inbox_id INTEGER NOT NULL"
-	");",
+	") WITHOUT ROWID;",
 };
 
 enum stmt_id {
@@ -386,7 +386,6 @@ enum stmt_id {
 	ST_ADOPT_REGISTERED,
 	ST_RECEIPT_LINE,
 	ST_GET_CURSOR,
-	ST_CLEAR_CURSOR,
 	ST_SET_CURSOR,
 	ST_COUNT
 };
@@ -412,9 +411,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_GET_ACKED] = "SELECT acked_seq FROM shelters WHERE shelter_id = ?1",
 	[ST_GET_CURSOR] = "SELECT inbox_id FROM ingest_cursor WHERE generation = ?1",
-	[ST_CLEAR_CURSOR] = "DELETE FROM ingest_cursor",
+	/* one row per inbox: hq processes sharing a database (shared_group)
+	 * each have their own */
 	[ST_SET_CURSOR] = "INSERT INTO ingest_cursor (generation, inbox_id)"
-			  " VALUES (?1, ?2)",
+			  " VALUES (?1, ?2) ON CONFLICT (generation)"
+			  " DO UPDATE SET inbox_id = excluded.inbox_id",
 	/* settled = stored, or rejected with a readable seq */
 	[ST_NEXT_SEQS] = "SELECT seq FROM messages WHERE shelter_id = ?1"
 			 " AND seq > ?2 UNION SELECT seq FROM dead_letters"
@@ -634,17 +635,12 @@ int store_cursor(hq_store *st, const char *generation, long long *id,
 int store_set_cursor(hq_store *st, const char *generation, long long id,
 		     sl_error *err)
 {
-	sqlite3_stmt *clear = st->st[ST_CLEAR_CURSOR];
 	sqlite3_stmt *set = st->st[ST_SET_CURSOR];
-	int rc = sqlite3_step(clear);
-	sqlite3_reset(clear);
-	if (rc == SQLITE_DONE) {
-		bind_text(set, 1, generation);
-		sqlite3_bind_int64(set, 2, id);
-		rc = sqlite3_step(set);
-		sqlite3_reset(set);
-		sqlite3_clear_bindings(set);
-	}
+	bind_text(set, 1, generation);
+	sqlite3_bind_int64(set, 2, id);
+	int rc = sqlite3_step(set);
+	sqlite3_reset(set);
+	sqlite3_clear_bindings(set);
 	if (rc != SQLITE_DONE)
 		return db_error(st->db, err, "write the ingest cursor");
 	return 0;

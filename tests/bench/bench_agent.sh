@@ -18,7 +18,9 @@ mkdir -p "$T/enq"
 # A broker that publishes its byte counters every second.
 PORT=$(free_port)
 BROKER_EXTRA="sys_interval 1" start_broker
-write_hq_conf
+# One shelter's N reports at once: beyond hq's default burst (2000) the
+# flush would measure the rate limit (20/s), not the pipeline.
+HQ_EXTRA="shelter_burst = $((N + 1000))" write_hq_conf
 write_agent_conf "$ID" "山王小学校"
 start_hq
 "$BENCH" fill "$T/agent-$ID.db" "$N"

@@ -168,6 +168,9 @@ eventually 20 "all 200 messages are stored once between the two" \
 	sh -c "[ \"\$(sqlite3 -cmd '.timeout 5000' '$T/shared.db' 'SELECT count(*) FROM messages')\" = 200 ]"
 check "every shelter is acknowledged up to 20" \
 	[ "$(shared_sql "SELECT count(*) FROM shelters WHERE acked_seq = 20")" = 10 ]
+check "each hq has an inbox of its own, and its own position in it" \
+	sh -c "[ -s '$T/shared.db.sl-hq-test-1.inbox' ] && [ -s '$T/shared.db.sl-hq-test-2.inbox' ] &&
+		[ \"\$(sqlite3 '$T/shared.db' 'SELECT count(*) FROM ingest_cursor')\" = 2 ]"
 stop_all
 received() { grep -o 'received [0-9]*' "$1" | tail -1 | cut -d' ' -f2; }
 check "each hq took a share ($(received "$T/hq1.log") + $(received "$T/hq2.log"))" \

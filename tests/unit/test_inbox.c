@@ -254,6 +254,24 @@ static void shutdown_lets_the_producer_go(void **state)
 	inbox_close(ib);
 }
 
+/* Two processes (or two opens) on one inbox would each process the
+ * other's messages: the second is refused, naming the file. */
+static void one_owner_per_inbox(void **state)
+{
+	struct fixture *f = *state;
+	sl_error err;
+	inbox *a = inbox_open(f->path, 4, 0, &err);
+	assert_non_null(a);
+	inbox *b = inbox_open(f->path, 4, 0, &err);
+	assert_null(b);
+	assert_non_null(strstr(err.text, f->path));
+	assert_non_null(strstr(err.text, "in use"));
+	inbox_close(a);
+	b = inbox_open(f->path, 4, 0, &err); /* free again */
+	assert_non_null(b);
+	inbox_close(b);
+}
+
 /* An inbox that cannot be created names its file. */
 static void names_the_file_it_cannot_open(void **state)
 {
@@ -281,6 +299,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(shutdown_lets_the_producer_go,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(one_owner_per_inbox, setup,
+						teardown),
 		cmocka_unit_test(names_the_file_it_cannot_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
