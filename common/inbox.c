@@ -177,7 +177,9 @@ static int commit_entries(inbox *ib, size_t tail, size_t n, long long *last,
 	return rc;
 }
 
-static void delete_released(inbox *ib, long long upto)
+/* A failure (a full disk) is logged once a minute and waited out for a
+ * second: nothing is lost, the rows are deleted later. */
+static void delete_released(inbox *ib, long long upto, int *failures)
 {
 	sl_error err;
 	if (upto > ib->deleted_id + DELETE_CHUNK)
@@ -187,16 +189,21 @@ static void delete_released(inbox *ib, long long upto)
 			 ? 0
 			 : db_error(ib->wdb, &err, "inbox delete");
 	sqlite3_reset(ib->del);
-	if (rc != 0)
-		log_warn("%s: %s", ib->path, err.text); /* tried again later */
-	else
+	if (rc == 0) {
 		ib->deleted_id = upto;
+		*failures = 0;
+		return;
+	}
+	if ((*failures)++ % 60 == 0)
+		log_warn("%s: %s; processed messages stay until it works",
+			 ib->path, err.text);
+	nanosleep(&(struct timespec){ .tv_sec = 1 }, NULL);
 }
 
 static void *writer_main(void *arg)
 {
 	inbox *ib = arg;
-	int failures = 0, deleted_last = 0;
+	int failures = 0, delete_failures = 0, deleted_last = 0;
 	double give_up = 0; /* closing: when to stop retrying a failed disk */
 
 	pthread_mutex_lock(&ib->lock);
@@ -214,7 +221,7 @@ static void *writer_main(void *arg)
 		 * backlog of deletions must not hold up custody */
 		if (n == 0 || (!deleted_last &&
 			       released - ib->deleted_id >= DELETE_BACKLOG)) {
-			delete_released(ib, released);
+			delete_released(ib, released, &delete_failures);
 			deleted_last = 1;
 			pthread_mutex_lock(&ib->lock);
 			continue;

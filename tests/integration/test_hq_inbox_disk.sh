@@ -43,4 +43,6 @@ check "every shelter's acked_seq is $PER" \
 stop_hq
 check "hq rejected nothing" grep -q 'rejected 0,' "$T/hq.log"
 umount "$T/small"
+lines=$(grep -c "disk is full" "$T/hq.log")
+check "the full disk is logged once a minute, not in a loop ($lines lines)" [ "$lines" -le 5 ]
 done_testing
