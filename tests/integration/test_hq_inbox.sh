@@ -4,7 +4,8 @@
 # between the two, hq processes the rest from the inbox when it comes
 # back, even with the broker gone (the broker was PUBACKed and holds
 # nothing any more, and the generator does not resend): every report
-# exactly once.  A deleted inbox is a new generation, and ingest goes on.
+# exactly once.  A deleted inbox is a new generation, and ingest goes on;
+# and the subscription works over MQTT 3.1.1 as well as 5.
 . "$(dirname "$0")/lib.sh"
 LOAD="$ROOT/$BUILD/bench/hq_load"
 SHELTERS=${HQ_INBOX_SHELTERS:-600} PER=${HQ_INBOX_PER:-100}
@@ -65,6 +66,17 @@ check "after the inbox was deleted, a new report is acknowledged" \
 check "and stored" field_is CC0000000518 total 42
 check "under a new generation" \
 	sh -c "[ -n '$old_gen' ] && [ \"\$(sqlite3 '$T/hq.db' 'SELECT generation FROM ingest_cursor')\" != '$old_gen' ]"
+stop_hq
+
+# The subscription speaks MQTT 3.1.1 too (mqtt_version = 4).
+echo "mqtt_version = 4" >>"$T/hq.conf"
+: >"$T/hq.log"
+start_hq
+eventually 10 "hq is connected with MQTT 3.1.1" grep -q "connected to" "$T/hq.log"
+agent CC0000000518 report --total 43 >/dev/null
+check "over MQTT 3.1.1 a report is acknowledged" \
+	agent CC0000000518 run --until-acked --timeout 30
+check "and stored" field_is CC0000000518 total 43
 stop_hq
 check "hq rejected nothing" grep -q 'rejected 0,' "$T/hq.log"
 done_testing
