@@ -7,6 +7,7 @@
 #include "mem.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,21 @@ void *sl_realloc(void *ptr, size_t size)
 	if (should_fail())
 		return NULL;
 	return realloc(ptr, size);
+}
+
+void *sl_grow(void *arr, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return arr;
+	size_t ncap = *cap ? *cap * 2 : 8;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > SIZE_MAX / size)
+		return NULL;
+	void *p = sl_realloc(arr, ncap * size);
+	if (p != NULL)
+		*cap = ncap;
+	return p;
 }
 
 char *sl_strdup(const char *s)

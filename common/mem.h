@@ -18,6 +18,12 @@ void *sl_malloc(size_t size);
 void *sl_calloc(size_t nmemb, size_t size);
 /* On failure the old block is left untouched, as with realloc(). */
 void *sl_realloc(void *ptr, size_t size);
+/*
+ * Returns `arr` grown (doubling, from 8) to hold at least `need` elements
+ * of `size` bytes, updating *cap; or NULL with `arr` and *cap untouched.
+ * The growable arrays of every module use it.
+ */
+void *sl_grow(void *arr, size_t *cap, size_t need, size_t size);
 /* Returns a copy of `s` to release with sl_free(), or NULL. */
 char *sl_strdup(const char *s);
 void sl_free(void *ptr);

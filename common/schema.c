@@ -257,28 +257,6 @@ static char *dup_n(const char *s, size_t n)
 	return p;
 }
 
-/*
- * Returns `arr` grown to hold `need` elements (updating *cap), or NULL
- * with `arr` untouched.
- */
-static void *grow(void *arr, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (need <= *cap)
-		return arr;
-	ncap = *cap ? *cap * 2 : 8;
-	while (ncap < need)
-		ncap *= 2;
-	if (ncap > SIZE_MAX / size)
-		return NULL;
-	p = sl_realloc(arr, ncap * size);
-	if (p != NULL)
-		*cap = ncap;
-	return p;
-}
-
 static int is_digit(int c)
 {
 	return c >= '0' && c <= '9';
@@ -908,7 +886,7 @@ static void cls_add(struct cls *c, uint32_t lo, uint32_t hi)
 {
 	struct range *r;
 
-	r = grow(c->r, &c->cap, c->n + 1, sizeof(*c->r));
+	r = sl_grow(c->r, &c->cap, c->n + 1, sizeof(*c->r));
 	if (r == NULL) {
 		c->oom = 1;
 		return;
@@ -2069,7 +2047,7 @@ static int res_add(struct cctx *c, const char *uri, size_t len,
 		return cerr(c, SL_EINVAL, at,
 			    "URI \"%.*s\" is already registered", (int)len,
 			    uri);
-	r = grow(set->res, &set->cap_res, set->n_res + 1, sizeof(*set->res));
+	r = sl_grow(set->res, &set->cap_res, set->n_res + 1, sizeof(*set->res));
 	if (r == NULL)
 		return nomem(c->err);
 	set->res = r;
@@ -2134,7 +2112,7 @@ static int ref_add(struct cctx *c, struct node *n, const char *ref,
 	sb_puts(&b, ": ");
 	sb_puts(&b, where);
 	n->ref_where = sb_finish(&b);
-	refs = grow(set->refs, &set->cap_refs, set->n_refs + 1, sizeof(*refs));
+	refs = sl_grow(set->refs, &set->cap_refs, set->n_refs + 1, sizeof(*refs));
 	if (n->ref == NULL || n->ref_where == NULL || refs == NULL)
 		return nomem(c->err);
 	set->refs = refs;
@@ -2497,7 +2475,7 @@ static int alias_add(schema_set *set, const char *name, const json_t *json,
 		return sl_error_set(err, SL_EINVAL,
 				    "schema name \"%s\" is already registered",
 				    name);
-	a = grow(set->alias, &set->cap_alias, set->n_alias + 1, sizeof(*a));
+	a = sl_grow(set->alias, &set->cap_alias, set->n_alias + 1, sizeof(*a));
 	if (a == NULL)
 		return nomem(err);
 	set->alias = a;
@@ -2626,7 +2604,7 @@ int schema_set_load_dir(schema_set *set, const char *dir, sl_error *err)
 		len = strlen(de->d_name);
 		if (len <= slen || strcmp(de->d_name + len - slen, SUFFIX) != 0)
 			continue;
-		nn = grow(names, &cap, n + 1, sizeof(*names));
+		nn = sl_grow(names, &cap, n + 1, sizeof(*names));
 		if (nn == NULL) {
 			rc = nomem(err);
 			break;

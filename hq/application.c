@@ -624,14 +624,11 @@ struct app_file {
 
 static const char *keep(struct app_file *f, const char *text)
 {
-	if (f->nstrings == f->capstrings) {
-		size_t c = f->capstrings ? f->capstrings * 2 : 1024;
-		char **s = sl_realloc(f->strings, c * sizeof(*s));
-		if (s == NULL)
-			return NULL;
-		f->strings = s;
-		f->capstrings = c;
-	}
+	char **s = sl_grow(f->strings, &f->capstrings, f->nstrings + 1,
+			   sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	f->strings = s;
 	char *copy = sl_strdup(text);
 	if (copy)
 		f->strings[f->nstrings++] = copy;
@@ -691,14 +688,11 @@ static int app_row(int line, int n, char **cells, void *arg, sl_error *err)
 			       ? csvfile_normalize(cells[f->col[c]], 1)
 			       : "";
 	snprintf(ref, sizeof(ref), "%s:%d", f->path, line);
-	if (f->n == f->cap) {
-		size_t c = f->cap ? f->cap * 2 : 256;
-		struct application *a = sl_realloc(f->a, c * sizeof(*a));
-		if (a == NULL)
-			return sl_error_set(err, SL_ENOMEM, "out of memory");
-		f->a = a;
-		f->cap = c;
-	}
+	struct application *grown = sl_grow(f->a, &f->cap, f->n + 1,
+					    sizeof(*grown));
+	if (grown == NULL)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	f->a = grown;
 	struct application *a = &f->a[f->n];
 	*a = (struct application){.lat = NAN, .lon = NAN};
 	int rc = application_time(v[AC_TIME], f->o->utc_offset_min,

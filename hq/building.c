@@ -244,14 +244,11 @@ void building_set_free(struct building_set *set)
 
 static struct building *grow(struct building_set *set, size_t *cap)
 {
-	if (set->n == *cap) {
-		size_t c = *cap ? *cap * 2 : 256;
-		struct building *b = sl_realloc(set->b, c * sizeof(*b));
-		if (b == NULL)
-			return NULL;
-		set->b = b;
-		*cap = c;
-	}
+	struct building *grown = sl_grow(set->b, cap, set->n + 1,
+					 sizeof(*grown));
+	if (grown == NULL)
+		return NULL;
+	set->b = grown;
 	struct building *b = &set->b[set->n++];
 	memset(b, 0, sizeof(*b));
 	return b;
@@ -708,14 +705,10 @@ void building_index_free(building_index *idx)
 static int index_row(building_index *idx, sqlite3_stmt *s, size_t *cap,
 		     sl_error *err)
 {
-	if (idx->n == *cap) {
-		size_t c = *cap ? *cap * 2 : 1024;
-		struct indexed *b = sl_realloc(idx->b, c * sizeof(*b));
-		if (b == NULL)
-			return sl_error_set(err, SL_ENOMEM, "out of memory");
-		idx->b = b;
-		*cap = c;
-	}
+	struct indexed *grown = sl_grow(idx->b, cap, idx->n + 1, sizeof(*grown));
+	if (grown == NULL)
+		return sl_error_set(err, SL_ENOMEM, "out of memory");
+	idx->b = grown;
 	struct indexed *b = &idx->b[idx->n];
 	memset(b, 0, sizeof(*b));
 	b->lat = sqlite3_column_double(s, 1);

@@ -60,14 +60,11 @@ void drone_set_free(struct drone_set *set)
 static struct drone_feature *add(struct drone_set *set, size_t *cap,
 				 size_t index)
 {
-	if (set->n == *cap) {
-		size_t c = *cap ? *cap * 2 : 256;
-		struct drone_feature *f = sl_realloc(set->f, c * sizeof(*f));
-		if (f == NULL)
-			return NULL;
-		set->f = f;
-		*cap = c;
-	}
+	struct drone_feature *grown = sl_grow(set->f, cap, set->n + 1,
+					      sizeof(*grown));
+	if (grown == NULL)
+		return NULL;
+	set->f = grown;
 	struct drone_feature *f = &set->f[set->n++];
 	memset(f, 0, sizeof(*f));
 	f->index = index;

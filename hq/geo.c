@@ -623,15 +623,11 @@ int geo_grid_add(geo_grid *g, double min_lon, double min_lat, double max_lon,
 		return SL_EINVAL;
 	for (int32_t y = y0; y <= y1; y++) {
 		for (int32_t x = x0; x <= x1; x++) {
-			if (g->n == g->cap) {
-				size_t cap = g->cap ? g->cap * 2 : 1024;
-				struct cell_entry *e =
-					sl_realloc(g->e, cap * sizeof(*e));
-				if (e == NULL)
-					return SL_ENOMEM;
-				g->e = e;
-				g->cap = cap;
-			}
+			struct cell_entry *e =
+				sl_grow(g->e, &g->cap, g->n + 1, sizeof(*e));
+			if (e == NULL)
+				return SL_ENOMEM;
+			g->e = e;
 			g->e[g->n++] = (struct cell_entry){y, x, item};
 		}
 	}

@@ -54,6 +54,7 @@
 #include "hq.h"
 #include "inbox.h"
 #include "log.h"
+#include "mem.h"
 #include "mq.h"
 #include "mqsub.h"
 #include "msg.h"
@@ -116,14 +117,11 @@ struct ingest {
 
 static int ack_list_push(struct ack_list *l, struct ack_state *s)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct ack_state **grown = realloc(l->v, cap * sizeof(*grown));
-		if (grown == NULL)
-			return SL_ENOMEM;
-		l->v = grown;
-		l->cap = cap;
-	}
+	struct ack_state **grown = sl_grow(l->v, &l->cap, l->n + 1,
+					   sizeof(*grown));
+	if (grown == NULL)
+		return SL_ENOMEM;
+	l->v = grown;
 	l->v[l->n++] = s;
 	return 0;
 }
@@ -263,14 +261,11 @@ static void clear_births(struct ingest *in)
 
 static int note_birth(struct ingest *in, const char *shelter_id)
 {
-	if (in->n_born == in->cap_born) {
-		size_t cap = in->cap_born ? in->cap_born * 2 : 16;
-		char **grown = realloc(in->born, cap * sizeof(*grown));
-		if (grown == NULL)
-			return SL_ENOMEM;
-		in->born = grown;
-		in->cap_born = cap;
-	}
+	char **grown = sl_grow(in->born, &in->cap_born, in->n_born + 1,
+			       sizeof(*grown));
+	if (grown == NULL)
+		return SL_ENOMEM;
+	in->born = grown;
 	if ((in->born[in->n_born] = strdup(shelter_id)) == NULL)
 		return SL_ENOMEM;
 	in->n_born++;
