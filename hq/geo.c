@@ -702,20 +702,23 @@ int geo_read_file(const char *path, unsigned char **data, size_t *len,
 	if (f == NULL)
 		return sl_error_set(err, SL_EIO, "%s: %s", path,
 				    strerror(errno));
+	/* one byte past the limit is enough to refuse the file */
+	const size_t limit = (size_t)GEO_FILE_MAX_BYTES + 1;
 	size_t cap = 1 << 16, n = 0;
 	unsigned char *buf = sl_malloc(cap + 1);
 	while (buf != NULL) {
 		n += fread(buf + n, 1, cap - n, f);
-		if (n < cap || n > (size_t)GEO_FILE_MAX_BYTES)
+		if (n < cap || n >= limit)
 			break;
-		unsigned char *b = sl_realloc(buf, cap * 2 + 1);
+		size_t grown = cap * 2 < limit ? cap * 2 : limit;
+		unsigned char *b = sl_realloc(buf, grown + 1);
 		if (b == NULL) {
 			sl_free(buf);
 			buf = NULL;
 			break;
 		}
 		buf = b;
-		cap *= 2;
+		cap = grown;
 	}
 	int bad = ferror(f);
 	fclose(f);

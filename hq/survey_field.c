@@ -902,16 +902,12 @@ static int median_days(hq_store *st, double *median, size_t *n,
 	*median = -1;
 	while (rc == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		rc = 0;
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 256;
-			double *g = sl_realloc(d, cap * sizeof(*d));
-			if (g == NULL) {
-				rc = sl_error_set(err, SL_ENOMEM,
-						  "out of memory");
-				break;
-			}
-			d = g;
+		double *g = sl_grow(d, &cap, *n + 1, sizeof(*d));
+		if (g == NULL) {
+			rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+			break;
 		}
+		d = g;
 		d[(*n)++] = (double)sqlite3_column_int64(s, 0) / 86400.0;
 	}
 	if (rc == SQLITE_DONE)

@@ -1,8 +1,9 @@
 /*
  * surveycmd.c - the command line of the り災証明 damage survey, `hq survey
- * SUBCOMMAND ...`: one line per subcommand in `subcommands[]` below, so
- * that intake (imports, the counter, triage, desk decisions, lists) and
- * field work (planning, recording, issuing) can each add theirs.
+ * SUBCOMMAND ...`: the intake commands (imports, the counter, triage,
+ * desk decisions, lists), one line each in `subcommands[]` below; the
+ * field work (planning, recording, issuing) has its own table and parser
+ * in survey_field.c (sfield_is_command, sfield_main).
  *
  * Personal fields (applicant, address, contact) are printed only with
  * --personal and a named person (--by), and every such export is a row
