@@ -1354,8 +1354,8 @@ static int net_start(struct item_net *n, const struct tie *tie)
 	return rc;
 }
 
-/* The exact check: over every (depot, shelter) pair, adds the most
- * violating arc of each shelter; returns how many were added (0: the
+/* The exact check: over every (depot, shelter) pair, adds up to PRICE_M
+ * of the most violating arcs of each shelter; returns how many were added (0: the
  * flow is optimal over the complete graph), or SL_ENOMEM. */
 static long long net_price_all(struct item_net *n)
 {

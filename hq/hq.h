@@ -885,7 +885,7 @@ int plan_list(hq_store *st, json_t **rows, sl_error *err);
 
 /* ---- scenario.c: seeded synthetic events ---- */
 
-/* Headcount groups a scenario fills, in scenario_headcount's order. */
+/* Headcount groups a scenario fills, in its reports' order. */
 #define SCENARIO_GROUPS 6
 extern const char *const scenario_group_names[SCENARIO_GROUPS];
 struct scenario_data;
@@ -904,8 +904,6 @@ int scenario_make(const catalog *items, const char *scale,
 		  unsigned long long seed, struct scenario **out,
 		  sl_error *err);
 void scenario_free(struct scenario *sc);
-const long long *scenario_headcount(const struct scenario *sc,
-				    size_t shelter);
 /* Writes the event into the database in one transaction: depots, trucks,
  * stock (the ledger's why names scale and seed) and one status report per
  * shelter, as if its agent had sent it (the next seq). */

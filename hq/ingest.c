@@ -847,12 +847,9 @@ static int ingest_setup(struct ingest *in, const struct hq_config *cfg,
 	int rc;
 
 	in->cfg = cfg;
-	in->schemas = schema_set_new();
+	in->schemas = schema_set_open(cfg->common.schemas, err);
 	if (in->schemas == NULL)
-		return sl_error_set(err, SL_ENOMEM, "out of memory");
-	if ((rc = schema_set_load_dir(in->schemas, cfg->common.schemas, err)) ||
-	    (rc = schema_set_resolve(in->schemas, err)))
-		return rc;
+		return SL_EINVAL;
 	in->items = catalog_load(cfg->common.items, in->schemas, err);
 	if (in->items == NULL)
 		return SL_EINVAL;

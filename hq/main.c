@@ -59,7 +59,7 @@ static const struct conf_option hq_options[] = {
 	  "messages one shelter may send at once (a backlog after an outage)" },
 	{ "norms_file", CONF_STRING, SL_DATA_DIR "/norms.json", 0, 4096, 0,
 	  offsetof(struct hq_config, norms_file),
-	  "needs norms per person and day (hq norms; hq estimate)" },
+	  "needs norms per person and day or stay (hq norms; hq estimate)" },
 };
 #define NOPTIONS (sizeof(hq_options) / sizeof(hq_options[0]))
 
@@ -89,7 +89,8 @@ static void usage(FILE *out)
 		"  stock [--depot DEPOT] [--format ...]   stock on hand\n"
 		"  stock adjust DEPOT ITEM [+-]QTY --why TEXT [--who NAME]\n"
 		"  stock ledger [--limit N] [--format ...]  who changed what, why\n"
-		"  stock import FILE.csv [--why TEXT]  depot,item,qty[,why] rows,\n"
+		"  stock import FILE.csv [--why TEXT] [--who NAME]\n"
+		"                               depot,item,qty[,why] rows,\n"
 		"                               all or none\n"
 		"  timeline [--format table|csv|json]  people and shelters per report time\n"
 		"  norms [--format table|csv|json]  needs norms and their sources\n"
@@ -106,7 +107,8 @@ static void usage(FILE *out)
 		"  dispatch approve PLAN [--who NAME] [--timeout S]\n"
 		"                               take the goods out of stock and send\n"
 		"                               each shelter its dispatch orders\n"
-		"  dispatch send [PLAN]         send orders the broker has not taken yet\n"
+		"  dispatch send [PLAN] [--timeout S]\n"
+		"                               send orders the broker has not taken yet\n"
 		"  dispatch status [PLAN] [--format ...]\n"
 		"                               sent against delivered, per order line\n"
 		"  scenario kashiwazaki|kumamoto|national [--seed N]\n"
@@ -288,16 +290,14 @@ static int check_config(const void *arg, const char *path, sl_error *err)
 {
 	const struct hq_config *cfg = arg;
 	int rc;
-	schema_set *set = schema_set_new();
+	schema_set *set = schema_set_open(cfg->common.schemas, err);
 	if (set == NULL)
-		return sl_error_set(err, SL_ENOMEM, "out of memory");
+		return SL_EINVAL;
 	json_t *m = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "v", 1, "type",
 			      "hq_state", "municipality", cfg->common.municipality,
 			      "state", "online", "time", "2024-01-01T00:00:00Z",
 			      "hq_version", SL_VERSION);
-	if ((rc = schema_set_load_dir(set, cfg->common.schemas, err)) == 0 &&
-	    (rc = schema_set_resolve(set, err)) == 0 &&
-	    (rc = schema_validate(set, "hq_state", m, err)) != 0)
+	if ((rc = schema_validate(set, "hq_state", m, err)) != 0)
 		sl_error_prefix(err, "%s: municipality '%s' not acceptable", path,
 				cfg->common.municipality);
 	if (rc == 0) {

@@ -549,9 +549,9 @@ static int save_stop(sqlite3 *db, sqlite3_stmt *ins, sqlite3_stmt *line,
 	int rc;
 	/* route stops index the depot's own shelter list: find ours by id */
 	const char *sid = rp->in.shelters[sp->shelter].id;
-	for (size_t k = 0; k < in->n_shelters && ps == NULL; k++)
-		if (strcmp(in->shelters[k].id, sid) == 0)
-			ps = &in->shelters[k];
+	size_t k = shelter_index(in->shelters, in->n_shelters, sid);
+	if (k != (size_t)-1)
+		ps = &in->shelters[k];
 	if (ps == NULL || ps->municipality == NULL)
 		return sl_error_set(err, SL_EINVAL,
 				    "shelter %s has no municipality", sid);

@@ -252,11 +252,6 @@ int scenario_make(const catalog *items, const char *scale,
 	return 0;
 }
 
-const long long *scenario_headcount(const struct scenario *sc, size_t shelter)
-{
-	return sc->data->groups[shelter];
-}
-
 /* One shelter's status report, as its agent would send it; *k walks the
  * needs, which scenario_make writes in shelter order. */
 static json_t *report(const struct scenario *sc, size_t i, size_t *k,
