@@ -195,12 +195,17 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sends rows[next..] while fewer than `window` await their PUBACK. */
-static int send_some(mq_client *mq, json_t *rows, size_t *next,
-		     size_t window, sl_error *err)
+/* Sends rows[next..] not yet acknowledged while fewer than `window`
+ * await their PUBACK. */
+static int send_some(mq_client *mq, json_t *rows, const unsigned char *acked,
+		     size_t *next, size_t window, sl_error *err)
 {
 	while (*next < json_array_size(rows) &&
 	       (size_t)mq_inflight(mq) < window) {
+		if (acked[*next]) {
+			(*next)++;
+			continue;
+		}
 		const json_t *row = json_array_get(rows, *next);
 		const char *payload = json_string_value(
 			json_object_get(row, "payload"));
@@ -259,33 +264,41 @@ int dispatch_send(const struct hq_config *cfg, hq_store *st,
 		json_decref(rows);
 		return 0;
 	}
-	mq_client *mq = connect_for_dispatch(cfg, err);
+	/* which rows the broker acknowledged: a PUBACK from before a lost
+	 * connection may arrive for a row already sent again */
+	unsigned char *acked = calloc(*pending, 1);
+	mq_client *mq = acked ? connect_for_dispatch(cfg, err) : NULL;
 	if (mq == NULL) {
 		json_decref(rows);
-		return SL_ENET;
+		free(acked);
+		return acked ? SL_ENET
+			     : sl_error_set(err, SL_ENOMEM, "out of memory");
 	}
 	double deadline = now_s() + timeout_s;
 	while (rc == 0 && *sent < *pending && now_s() < deadline) {
 		struct mq_event ev;
 		if (mq_is_connected(mq))
-			rc = send_some(mq, rows, &next, 32, err);
+			rc = send_some(mq, rows, acked, &next, 32, err);
 		if (rc != 0 || mq_poll(mq, 100, &ev) == 0)
 			continue;
-		if (ev.type == MQ_EV_PUBLISHED) {
-			const json_t *row = json_array_get(rows, (size_t)ev.tag);
+		size_t i = (size_t)ev.tag;
+		if (ev.type == MQ_EV_PUBLISHED && i < *pending && !acked[i]) {
+			const json_t *row = json_array_get(rows, i);
 			rc = mark_sent(st,
 				       json_string_value(json_object_get(
 					       row, "dispatch_id")),
 				       time(NULL), err);
+			acked[i] = 1;
 			(*sent)++;
 		} else if (ev.type == MQ_EV_CONNECTION_LOST ||
 			   ev.type == MQ_EV_PUBLISH_FAILED) {
-			next = *sent; /* unacknowledged ones go again */
+			next = 0; /* every unacknowledged one goes again */
 		}
 		mq_event_clear(&ev);
 	}
 	mq_stop(mq, 0, 2000);
 	mq_free(mq);
+	free(acked);
 	json_decref(rows);
 	*pending -= *sent;
 	if (rc == 0 && *pending > 0)
