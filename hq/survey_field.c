@@ -22,6 +22,7 @@
  * name, contact and own address only with --personal, which is audited
  * ('export-personal').  Nothing here publishes anything.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +35,7 @@
 #include "db.h"
 #include "hq.h"
 #include "mem.h"
+#include "rules.h"
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1106,17 +1108,14 @@ static int one_number(const struct cmdline *c, const char *what,
 }
 
 /* YYYY-MM-DD of a real day. */
+/* YYYY-MM-DD, digits where digits go, a real date (rules_date_valid). */
 static int date_arg(const struct cmdline *c)
 {
-	static const int mdays[] = {31, 29, 31, 30, 31, 30,
-				    31, 31, 30, 31, 30, 31};
 	const char *d = c->date;
-	int y, m, day, n = 0;
-	if (d && strlen(d) == 10 &&
-	    sscanf(d, "%4d-%2d-%2d%n", &y, &m, &day, &n) == 3 && n == 10 &&
-	    d[4] == '-' && d[7] == '-' && m >= 1 && m <= 12 && day >= 1 &&
-	    day <= mdays[m - 1] &&
-	    (m != 2 || day < 29 || (y % 4 == 0 && (y % 100 || y % 400 == 0))))
+	int shape = d && strlen(d) == 10 && d[4] == '-' && d[7] == '-';
+	for (int i = 0; shape && i < 10; i++)
+		shape = i == 4 || i == 7 || isdigit((unsigned char)d[i]);
+	if (shape && rules_date_valid(d))
 		return 0;
 	fprintf(stderr, "hq survey %s: --date '%s': YYYY-MM-DD\n", c->cmd,
 		d ? d : "");
